@@ -1,0 +1,96 @@
+"""`ftdoctor check`: probe this machine, or load a saved snapshot, and judge it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ftdoctor.errors import ExitCode
+
+DESCRIPTION = """Probe this machine (driver, GPUs, CUDA, torch build, toolkit, system libraries, installed
+packages) or a saved facts snapshot, and judge it against ftdoctor's compatibility matrix."""
+
+EPILOG = """examples:
+  ftdoctor check                         judge this machine
+  ftdoctor check -v                      also show what passed
+  ftdoctor check --save-facts box.json   save this machine's facts (judge them anywhere later)
+  ftdoctor check --facts box.json        judge a saved snapshot
+  ftdoctor check --json --fail-on error  machine-readable; warnings do not fail
+  ftdoctor check --list-rules            every rule with its code
+
+exit codes:
+  0  no problem found
+  1  warnings (with --fail-on warning, the default)
+  2  errors
+  3  ftdoctor could not run (bad input, unreadable file, internal error)"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ftdoctor.report.output import add_output_options
+
+    source = parser.add_argument_group("what to judge")
+    source.add_argument("--facts", metavar="FILE", help="judge a saved snapshot instead of this machine")
+    source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment (default: ftdoctor's own)")
+    source.add_argument("--no-torch", action="store_true", help="do not import torch (faster; torch facts from metadata only)")
+    source.add_argument("--label", default="", help="a name for this machine, stored in the snapshot")
+    source.add_argument("--save-facts", metavar="FILE", help="write the snapshot to FILE (JSON)")
+    source.add_argument("--force", action="store_true", help="let --save-facts replace an existing file")
+    parser.add_argument("--list-rules", action="store_true", help="print every rule and exit")
+    add_output_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ftdoctor.facts import serialize
+    from ftdoctor.matrix import load_matrix
+    from ftdoctor.report.machine import header_lines
+    from ftdoctor.report.output import Report, emit, split_codes
+    from ftdoctor.rules import FAMILY_TITLES, all_rules
+    from ftdoctor.rules.base import Context
+    from ftdoctor.rules.engine import judge
+    from ftdoctor.rules.settings import load_settings
+
+    if args.list_rules:
+        return list_rules(all_rules())
+    settings = load_settings().merged(
+        select=split_codes(args.select), ignore=split_codes(args.ignore), fail_on=args.fail_on
+    )
+    if args.facts:
+        facts = serialize.load(args.facts)
+        origin = f"judging the snapshot {args.facts}" + (f" ({facts.label})" if facts.label else "")
+    else:
+        facts = _gather(args)
+        origin = "judging this machine"
+    if args.save_facts:
+        from ftdoctor import atomic
+
+        atomic.write_text(args.save_facts, serialize.dumps(facts), overwrite=args.force)
+        print(f"ftdoctor: facts saved to {args.save_facts}", file=sys.stderr)
+    findings = judge(all_rules(), Context(facts=facts, matrix=load_matrix(), settings=settings))
+    report = Report(
+        command="check",
+        findings=findings,
+        titles=FAMILY_TITLES,
+        header=tuple(header_lines(facts, origin)),
+        data={"facts_source": args.facts or "live"},
+    )
+    return emit(report, args, settings.fail_on)
+
+
+def _gather(args: argparse.Namespace):
+    from ftdoctor.errors import UsageError
+    from ftdoctor.probes.gather import GatherOptions, gather
+    from ftdoctor.probes.host import Host
+
+    if args.python and not Path(args.python).exists():
+        raise UsageError("no such interpreter", where=args.python, hint="give the path of a python executable")
+    return gather(Host.from_environment(python=args.python), GatherOptions(torch=not args.no_torch, label=args.label))
+
+
+def list_rules(rules) -> int:
+    from ftdoctor.rules import FAMILY_TITLES
+
+    for rule in sorted(rules, key=lambda r: r.code):
+        requires = f"  (requires {', '.join(sorted(rule.requires))})" if rule.requires else ""
+        print(f"{rule.code}  {FAMILY_TITLES.get(rule.family, rule.family):<32} {rule.description()}{requires}")
+    return ExitCode.OK

@@ -1,0 +1,141 @@
+"""Run a child process so that whatever it does (segfault, hang, exhaust memory, spawn grandchildren)
+becomes data for a fact, never a crash or a hang of ftdoctor.
+
+The child gets its own session, so a timeout kills its whole process group; its output is captured and
+bounded; a death by signal is named ("SIGSEGV").
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+OUTPUT_LIMIT = 256 * 1024  # characters kept of each stream; the tail is what explains a failure
+
+
+@dataclass(frozen=True)
+class ChildResult:
+    argv: tuple[str, ...]
+    returncode: int | None
+    signal: str | None  # "SIGSEGV" when the child died by a signal
+    timed_out: bool
+    stdout: str
+    stderr: str
+    elapsed_s: float
+    start_error: str | None = None  # the program could not be started at all
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and self.start_error is None
+
+    def describe(self) -> str:
+        """How the child ended, in words."""
+        if self.start_error:
+            return f"could not start: {self.start_error}"
+        if self.timed_out:
+            return f"did not finish within {self.elapsed_s:.0f} s (killed)"
+        if self.signal:
+            return f"killed by {self.signal}"
+        return f"exited with status {self.returncode}"
+
+
+class Running:
+    """A started child; `result()` waits for it with the timeout given at start."""
+
+    def __init__(self, argv: list[str], proc: subprocess.Popen[str] | None, timeout_s: float, error: str | None):
+        self.argv = tuple(argv)
+        self._proc = proc
+        self._timeout = timeout_s
+        self._start = time.monotonic()
+        self._error = error
+        self._result: ChildResult | None = None
+
+    def result(self) -> ChildResult:
+        if self._result is None:
+            self._result = self._wait()
+        return self._result
+
+    def _wait(self) -> ChildResult:
+        if self._proc is None:
+            return ChildResult(self.argv, None, None, False, "", "", 0.0, start_error=self._error)
+        remaining = max(0.0, self._timeout - (time.monotonic() - self._start))
+        timed_out = False
+        try:
+            out, err = self._proc.communicate(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(self._proc)
+            out, err = self._proc.communicate()
+        finally:
+            _kill_group(self._proc)  # grandchildren left behind by a child that exited
+        code = self._proc.returncode
+        sig = signal.Signals(-code).name if code is not None and code < 0 and not timed_out else None
+        return ChildResult(
+            argv=self.argv,
+            returncode=None if timed_out else code,
+            signal=sig,
+            timed_out=timed_out,
+            stdout=_tail(out),
+            stderr=_tail(err),
+            elapsed_s=round(time.monotonic() - self._start, 3),
+        )
+
+
+def start(
+    argv: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout_s: float,
+    cwd: str | None = None,
+    stdin_text: str | None = None,
+    memory_limit_bytes: int | None = None,
+) -> Running:
+    def limit() -> None:  # runs in the child between fork and exec
+        if memory_limit_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=limit if memory_limit_bytes else None,
+        )
+    except OSError as exc:
+        return Running(argv, None, timeout_s, f"{exc.strerror or exc}: {argv[0]}")
+    if stdin_text is not None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(stdin_text)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+    return Running(argv, proc, timeout_s, None)
+
+
+def run(argv: list[str], **kwargs: object) -> ChildResult:
+    return start(argv, **kwargs).result()  # type: ignore[arg-type]
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _tail(text: str | None) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= OUTPUT_LIMIT else "…" + text[-OUTPUT_LIMIT:]

@@ -1,0 +1,1 @@
+"""Renderers of the one findings list: terminal text, the JSON envelope (and, per issue, CI formats)."""

@@ -1,0 +1,43 @@
+"""A few lines that say what machine was judged, above the findings."""
+
+from __future__ import annotations
+
+from ftdoctor.facts.model import Facts, Status
+
+
+def header_lines(facts: Facts, origin: str) -> list[str]:
+    s, p, d, t = facts.system, facts.python, facts.driver, facts.torch
+    distro = f", {s.distro}" if s.distro else ""
+    glibc = f", glibc {s.glibc_version}" if s.glibc_version else ""
+    lines = [
+        f"ftdoctor {facts.ftdoctor_version} · {origin}",
+        f"  python   {p.executable or '?'} ({p.version or '?'}, {p.kind or '?'})",
+        f"  system   {s.os} {s.machine}{distro}{glibc}" + (f" [{', '.join(s.container)}]" if s.container else ""),
+        f"  driver   {_driver(facts)}",
+    ]
+    for gpu in d.gpus:
+        cc = f"sm_{gpu.compute_capability.replace('.', '')}" if gpu.compute_capability else "sm_?"
+        memory = f", {gpu.memory_total_mib // 1024} GiB" if gpu.memory_total_mib else ""
+        lines.append(f"  gpu {gpu.index}    {gpu.name} ({cc}{memory})")
+    lines.append(f"  torch    {_torch(t)}")
+    tk = facts.toolkit
+    if tk.nvcc_version:
+        lines.append(f"  nvcc     {tk.nvcc_version} ({tk.nvcc_path})")
+    return lines
+
+
+def _driver(facts: Facts) -> str:
+    d = facts.driver
+    if d.driver_version.value:
+        cuda = f", supports CUDA ≤ {d.cuda_driver_version.value}" if d.cuda_driver_version.value else ""
+        return f"{d.driver_version.value}{cuda} (from {d.driver_version.source})"
+    return "none found"
+
+
+def _torch(t) -> str:
+    if t.status == Status.ABSENT:
+        return "not installed"
+    if t.status == Status.OK:
+        build = f"CUDA {t.cuda}" if t.cuda else (f"ROCm {t.hip}" if t.hip else "CPU-only build")
+        return f"{t.version} ({build}; CUDA available: {'yes' if t.cuda_available else 'no'})"
+    return f"{t.version or '?'} ({t.reason})"

@@ -1,0 +1,93 @@
+"""What a rule is.
+
+A rule is a small class: a stable `code`, a `family`, optional `requires` (codes of rules that must not
+have failed), a one-line docstring that is its description, and a `check` that reads facts (and the
+matrix) and returns an outcome. Rules never probe and never import torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ftdoctor.facts.model import Facts
+from ftdoctor.findings import Fix, Severity
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rule may read. `python` is the interpreter that fixes must target (`<python> -m pip ...`)."""
+
+    facts: Facts
+    matrix: Any  # ftdoctor.matrix.Matrix; typed loosely so rules modules need not import the loader
+    settings: Any = None  # ftdoctor.rules.settings.Settings
+
+    @property
+    def python(self) -> str:
+        return self.facts.python.executable or "python"
+
+    def pip(self, *args: str) -> str:
+        return " ".join([_quote(self.python), "-m", "pip", *args])
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """The rule applies and found nothing wrong. `message` says what was checked, shown with -v."""
+
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Fail:
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fixes: tuple[Fix, ...] = ()
+    severity: Severity | None = None  # None: the rule's default severity
+
+
+@dataclass(frozen=True)
+class Info:
+    """Worth knowing, not a problem (shown with -v)."""
+
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fixes: tuple[Fix, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """The rule has nothing to judge on this machine (no GPU for a GPU rule, say)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A fact the rule needs could not be determined. Never reported as ok."""
+
+    reason: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+Outcome = Pass | Fail | Info | NotApplicable | Unknown
+
+
+class Rule:
+    code: ClassVar[str]
+    family: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.ERROR
+    requires: ClassVar[frozenset[str]] = frozenset()
+
+    def check(self, ctx: Context) -> Outcome:  # pragma: no cover - every rule overrides it
+        raise NotImplementedError
+
+    @classmethod
+    def description(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0]

@@ -1,0 +1,80 @@
+"""The shipped matrix loads, every row names its source, and a malformed file fails with file and key."""
+
+import dataclasses
+
+import pytest
+
+from ftdoctor.errors import MatrixError
+from ftdoctor.matrix import cc_tuple, load_matrix
+from ftdoctor.matrix.load import FILES, matrix_dir, read_file
+
+
+def _rows(obj):
+    if dataclasses.is_dataclass(obj):
+        yield obj
+        for f in dataclasses.fields(obj):
+            yield from _rows(getattr(obj, f.name))
+    elif isinstance(obj, tuple):
+        for item in obj:
+            yield from _rows(item)
+
+
+def test_every_row_has_a_source():
+    matrix = load_matrix()
+    rows = [r for r in _rows(matrix) if any(f.name == "source" for f in dataclasses.fields(r))]
+    assert len(rows) > 100
+    assert all(r.source.strip() for r in rows)
+
+
+def test_every_matrix_file_is_loaded():
+    assert {p.name for p in matrix_dir().glob("*.toml")} == set(FILES)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('schema = "ftdoctor-matrix/1"\n[[gpus]]\nname = "X"\n', "required key is missing"),
+        ('schema = "ftdoctor-matrix/9"\n', "schema must be"),
+        ('schema = "ftdoctor-matrix/1"\n[[gpus]\n', "cannot read"),
+        (
+            'schema = "ftdoctor-matrix/1"\n[[gpus]]\nname = "X"\npattern = "("\ncompute_capability = "9.0"\n'
+            'architecture = "H"\nmemory_gib = [1]\nsource = "s"\n',
+            "pattern",
+        ),
+    ],
+)
+def test_malformed_matrix_names_file_and_key(tmp_path, text, message):
+    from ftdoctor.matrix.model import GpuMatrix
+
+    path = tmp_path / "gpus.toml"
+    path.write_text(text)
+    with pytest.raises(MatrixError) as err:
+        read_file(path, GpuMatrix)
+    assert message in err.value.one_line()
+    assert str(path) in err.value.one_line()
+
+
+@pytest.mark.parametrize(
+    "text, expected", [("8.6", (8, 6)), ("sm_90", (9, 0)), ("compute_120", (12, 0)), ("100", (10, 0)), ("sm_90a", (9, 0))]
+)
+def test_compute_capability_spellings(text, expected):
+    assert cc_tuple(text) == expected
+
+
+def test_gpu_lookup_prefers_the_longest_match():
+    gpus = load_matrix().gpus
+    assert gpus.lookup("NVIDIA GeForce RTX 4090").compute_capability == "8.9"
+    assert gpus.lookup("NVIDIA L40S").name == "L40S"
+    assert gpus.lookup("NVIDIA L4").name == "L4"
+    assert gpus.lookup("NVIDIA GeForce GTX 1080 Ti").name == "GTX 1080 Ti"
+    assert gpus.lookup("Tesla V100-SXM2-32GB").compute_capability == "7.0"
+    assert gpus.lookup("some other card") is None
+
+
+def test_torch_release_lookup_ignores_local_labels():
+    torch = load_matrix().torch
+    assert torch.release_for("2.8.0+cu128").default_cuda == "12.8"
+    assert torch.release_for("2.11.0").default_cuda == "13.0"
+    assert torch.release_for("2.10.0").variant("12.8").archs[0] == "7.0"
+    assert torch.release_for("1.13.1") is None
+    assert torch.release_for("not a version") is None
