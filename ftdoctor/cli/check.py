@@ -37,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--save-facts", metavar="FILE", help="write the snapshot to FILE (JSON)")
     source.add_argument("--force", action="store_true", help="let --save-facts replace an existing file")
     parser.add_argument("--list-rules", action="store_true", help="print every rule and exit")
+    parser.add_argument("--tui", action="store_true", help="browse the findings in the terminal app (`ftdoctor tui`)")
     add_output_options(parser)
 
 
@@ -52,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_rules:
         return list_rules(all_rules())
+    if args.tui:
+        from ftdoctor.cli import tui
+
+        return tui.run(args)
     settings = load_settings().merged(
         select=split_codes(args.select), ignore=split_codes(args.ignore), fail_on=args.fail_on
     )

@@ -1,0 +1,87 @@
+"""The real runners: ftdoctor's own probes, rules and matrix, for this machine or a saved snapshot.
+
+The probe tasks are the steps of `ftdoctor.probes.gather.gather`, one task each, so the app can show each
+probe answer as it comes; a test holds the two to the same facts. The features other parts of ftdoctor
+bring (smoke tests, lockfiles, log diagnosis, config preflight) are plugged in here when they exist: until
+then their runner is None and the app says the feature is not in this build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from ftdoctor import __version__
+from ftdoctor.facts.model import Facts
+from ftdoctor.findings import Finding
+from ftdoctor.probes.host import Host
+from ftdoctor.tui.data.runners import Runners
+from ftdoctor.tui.data.shell import run_in_shell
+from ftdoctor.tui.data.tasks import ProbeTask
+
+NO_TORCH = "torch was not imported (--no-torch): facts from its metadata only"
+
+
+def probe_tasks(host: Host, *, import_torch: bool = True) -> tuple[ProbeTask, ...]:
+    from ftdoctor.probes import driver, env_vars, python_env, system, toolkit
+
+    return (
+        ProbeTask("driver", "NVIDIA driver and GPUs", ("driver",), lambda facts: {"driver": driver.probe(host)}),
+        ProbeTask("toolkit", "CUDA toolkit", ("toolkit",), lambda facts: {"toolkit": toolkit.probe(host)}),
+        ProbeTask(
+            "system", "system libraries and environment", ("system", "env"),
+            lambda facts: {"system": system.probe(host), "env": env_vars.probe(host)},
+        ),
+        ProbeTask("python", "Python packages", ("python",), lambda facts: {"python": python_env.probe(host)}),
+        ProbeTask(
+            "torch", "torch, imported in a subprocess" if import_torch else "torch, from its metadata",
+            ("torch",), _torch_task(host, import_torch), needs=("python",),
+        ),
+    )
+
+
+def _torch_task(host: Host, import_torch: bool) -> Callable[[Facts], dict]:
+    from ftdoctor.probes import torch_probe
+
+    def run(facts: Facts) -> dict:
+        dist = facts.distribution("torch")
+        if import_torch and dist is not None:
+            return {"torch": torch_probe.finish(torch_probe.start(host), dist)}
+        return {"torch": torch_probe.from_metadata(dist, NO_TORCH)}
+
+    return run
+
+
+def blank_facts(label: str = "") -> Facts:
+    """The snapshot before any probe answered: only who collected it and when."""
+    return Facts(
+        ftdoctor_version=__version__,
+        collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        label=label,
+    )
+
+
+def judge_with(settings) -> Callable[[Facts], list[Finding]]:
+    """ftdoctor's rules and matrix, loaded once, with the user's select/ignore settings."""
+    from ftdoctor.matrix import load_matrix
+    from ftdoctor.rules import all_rules
+    from ftdoctor.rules.base import Context
+    from ftdoctor.rules.engine import judge
+
+    rules, matrix = all_rules(), load_matrix()
+    return lambda facts: judge(rules, Context(facts=facts, matrix=matrix, settings=settings))
+
+
+def runners(settings, probes: tuple[ProbeTask, ...] = ()) -> Runners:
+    from ftdoctor.rules import FAMILY_TITLES
+
+    return Runners(
+        judge=judge_with(settings),
+        titles=FAMILY_TITLES,
+        probes=probes,
+        run_step=run_in_shell,
+        verify=None,  # seam: smoke tests (`check --verify`) as probe tasks
+        explain=None,  # seam: `ftdoctor explain` on a log's text
+        preflight=None,  # seam: `ftdoctor train --dry-run` on a config
+        lockfile=None,  # seam: the lockfile `ftdoctor lock` would write for these facts
+    )

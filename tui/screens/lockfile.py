@@ -1,0 +1,64 @@
+"""The lockfile ftdoctor would write for the facts being judged (`ftdoctor lock`), read-only; c copies it."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, Static, TextArea
+
+from ftdoctor.facts.model import Facts
+from ftdoctor.tui.data.runners import Lockfile, Runners
+from ftdoctor.tui.screens.side import SideScreen, failure_text
+
+
+class LockfileScreen(SideScreen):
+    FEATURE = "lockfile"
+    BINDINGS = [Binding("c", "copy", "Copy")]
+
+    def __init__(self, runners: Runners, facts: Facts, origin: str) -> None:
+        super().__init__()
+        self._runner, self._facts = runners.lockfile, facts
+        self.sub_title = f"lockfile for {origin}"
+        self.lockfile: Lockfile | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="side-message", markup=False)
+        yield TextArea(id="lock-text", read_only=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).display = False
+        if self._runner is None:
+            self._say(self.unavailable)
+        else:
+            self._say("resolving the lockfile for these facts…")
+            self.resolve()
+
+    def _say(self, text: str) -> None:
+        self.query_one("#side-message", Static).update(text)
+
+    @work(thread=True, exclusive=True, group="lockfile")
+    def resolve(self) -> None:
+        try:
+            lockfile = self._runner(self._facts)
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a dead app
+            self.app.call_from_thread(self._say, failure_text(exc))
+            return
+        self.app.call_from_thread(self._show, lockfile)
+
+    def _show(self, lockfile: Lockfile) -> None:
+        self.lockfile = lockfile
+        self._say(f"{lockfile.name} (c copies it; ftdoctor lock writes it)")
+        area = self.query_one(TextArea)
+        area.load_text(lockfile.text)
+        area.display = True
+        area.focus()
+
+    def action_copy(self) -> None:
+        if self.lockfile is None:
+            self.notify("There is no lockfile to copy.", severity="warning")
+            return
+        self.app.copy_to_clipboard(self.lockfile.text)
+        self.notify(f"Copied {self.lockfile.name} ({len(self.lockfile.text.splitlines())} lines).")

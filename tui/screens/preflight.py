@@ -1,0 +1,66 @@
+"""Preflight a training config against the facts being judged: its findings and the memory estimate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Footer, Header, Input, Static
+
+from ftdoctor.facts.model import Facts
+from ftdoctor.tui.data.runners import Report, Runners
+from ftdoctor.tui.screens.side import SideScreen, failure_text
+from ftdoctor.tui.widgets.report_pane import ReportPane
+
+HINT = "The path of a training config (YAML, Axolotl keys); enter runs the preflight. escape: back."
+
+
+class PreflightScreen(SideScreen):
+    FEATURE = "preflight"
+
+    def __init__(self, runners: Runners, facts: Facts, origin: str) -> None:
+        super().__init__()
+        self._runner, self._facts = runners.preflight, facts
+        self.sub_title = f"preflight a training config on {origin}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(HINT if self._runner else self.unavailable, id="side-message", markup=False)
+        yield Input(placeholder="config.yml", id="config-path")
+        yield ReportPane(id="preflight-report")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ReportPane).display = False
+        self.query_one(Input).display = self._runner is not None  # no path box for what cannot run
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._runner is None:
+            self.notify(self.unavailable, severity="warning")
+            return
+        if not event.value.strip():
+            self.notify("Give the path of a training config.", severity="warning")
+            return
+        self._say(f"preflighting {event.value.strip()}…")
+        self.preflight(Path(event.value.strip()).expanduser())
+
+    def _say(self, text: str) -> None:
+        self.query_one("#side-message", Static).update(text)
+
+    @work(thread=True, exclusive=True, group="preflight")
+    def preflight(self, path: Path) -> None:
+        try:
+            report = self._runner(path, self._facts)
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a dead app
+            self.app.call_from_thread(self._say, failure_text(exc))
+            return
+        self.app.call_from_thread(self._show, path, report)
+
+    def _show(self, path: Path, report: Report) -> None:
+        self._say(f"{path}: {HINT}")
+        pane = self.query_one(ReportPane)
+        pane.display = True
+        pane.show_report(report, str(path))
