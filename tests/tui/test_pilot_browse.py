@@ -28,7 +28,7 @@ def current_code(app) -> str | None:
 
 
 def detail_text(app) -> str:
-    return plain(app.main.query_one("#detail-text", Static))
+    return plain(app.main.query_one("#detail-text", Static)) + plain(app.main.query_one("#detail-evidence", Static))
 
 
 async def test_the_tree_groups_findings_by_family_with_marks_and_counts():

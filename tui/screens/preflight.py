@@ -27,7 +27,7 @@ class PreflightScreen(SideScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(HINT if self._runner else self.unavailable, id="side-message", markup=False)
-        yield Input(placeholder="config.yml", id="config-path")
+        yield Input(placeholder="config.yml", id="config-path", compact=True)
         yield ReportPane(id="preflight-report")
         yield Footer()
 
@@ -60,7 +60,7 @@ class PreflightScreen(SideScreen):
         self.app.call_from_thread(self._show, path, report)
 
     def _show(self, path: Path, report: Report) -> None:
-        self._say(f"{path}: {HINT}")
+        self._say(f"preflight of {path} · enter another path to preflight it · escape: back")
         pane = self.query_one(ReportPane)
         pane.display = True
         pane.show_report(report, str(path))

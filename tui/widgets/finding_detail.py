@@ -1,5 +1,6 @@
-"""One finding in full: its mark and words, the cause, the evidence, and the fixes as a list of commands the
-user can highlight. Enter on a command posts `RunFix`; the screen decides what running it means."""
+"""One finding in full: its mark and words, what was found, the fixes as a list of commands the user can
+highlight (right under the cause, so they show in a small terminal), then the evidence. Enter on a command
+posts `RunFix`; the screen decides what running it means."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from textual.widgets.option_list import Option
 from ftdoctor.findings import Finding, Fix
 from ftdoctor.tui.data.view import FamilyView, evidence_lines, mark, word
 
-FIX_HINT = "c copies the highlighted command · x runs its fix · tab moves between the tree and the list"
+FIX_HINT = "c: copy the highlighted command · x: run its fix · tab: choose"
 
 
 class FindingDetail(VerticalScroll, can_focus=False):
@@ -27,14 +28,16 @@ class FindingDetail(VerticalScroll, can_focus=False):
             self.finding = finding
             self.fix = fix
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, hint: str = FIX_HINT, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.hint = hint  # how the fixes are used where this pane is shown
         self.finding: Finding | None = None
         self._choices: dict[str, tuple[Fix, str]] = {}  # option id -> (its fix, the command)
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-text")
         yield OptionList(id="fix-list")
+        yield Static(id="detail-evidence")
 
     @property
     def fix_list(self) -> OptionList:
@@ -48,7 +51,8 @@ class FindingDetail(VerticalScroll, can_focus=False):
 
     def show_finding(self, finding: Finding, titles: Mapping[str, str]) -> None:
         self.finding = finding
-        self._set_text(finding_text(finding, titles.get(finding.family, finding.family)))
+        title = titles.get(finding.family, finding.family)
+        self._set_text(finding_text(finding, title, self.hint), evidence_text(finding))
         self._set_fixes(finding.fixes)
 
     def show_text(self, text: Group | Text) -> None:
@@ -57,8 +61,9 @@ class FindingDetail(VerticalScroll, can_focus=False):
         self._set_text(text)
         self._set_fixes(())
 
-    def _set_text(self, text: Group | Text) -> None:
+    def _set_text(self, text: Group | Text, after: Group | Text = Text("")) -> None:
         self.query_one("#detail-text", Static).update(text)
+        self.query_one("#detail-evidence", Static).update(after)
         self.scroll_home(animate=False)
 
     def _set_fixes(self, fixes: Iterable[Fix]) -> None:
@@ -85,7 +90,7 @@ class FindingDetail(VerticalScroll, can_focus=False):
             self.post_message(self.RunFix(self.finding, chosen[0]))
 
 
-def finding_text(finding: Finding, family_title: str) -> Group:
+def finding_text(finding: Finding, family_title: str, hint: str = FIX_HINT) -> Group:
     head = Text()
     head.append(f"{mark(finding.severity)} {word(finding.severity)}", style="bold")
     head.append(f" · {finding.code} · {family_title}\n")
@@ -93,13 +98,17 @@ def finding_text(finding: Finding, family_title: str) -> Group:
     parts: list = [head, _heading("Found"), Text(finding.message)]
     if finding.location:
         parts.append(Text(f"where: {finding.location}"))
-    if finding.evidence:
-        parts += [_heading("Evidence"), _pairs(evidence_lines(finding.evidence))]
     if finding.fixes:
-        parts += [_heading("Fixes"), Text(FIX_HINT, style="italic")]
+        parts += [_heading("Fixes"), Text(hint, style="italic")]
     elif finding.is_problem:
-        parts += [_heading("Fixes"), Text("none recorded: the cause above says what to change")]
+        parts += [_heading("Fixes"), Text("none recorded: what was found says what to change")]
     return Group(*parts)
+
+
+def evidence_text(finding: Finding) -> Group | Text:
+    if not finding.evidence:
+        return Text("")
+    return Group(_heading("Evidence"), _pairs(evidence_lines(finding.evidence)))
 
 
 def family_text(view: FamilyView) -> Group:
