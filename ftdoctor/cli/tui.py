@@ -27,13 +27,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     source = parser.add_argument_group("what to judge")
     source.add_argument("--facts", metavar="FILE", help="judge a saved snapshot instead of this machine")
-    source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment (default: ftdoctor's own)")
-    source.add_argument("--no-torch", action="store_true", help="do not import torch (faster; torch facts from metadata only)")
+    source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment")
+    source.add_argument("--no-torch", action="store_true", help="do not import torch (torch facts from metadata)")
     source.add_argument("--label", default="", help="a name for this machine, stored in saved facts")
     rules = parser.add_argument_group("rules")
-    rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes (comma-separated)")
-    rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes (comma-separated)")
-    rules.add_argument("--fail-on", choices=FAIL_ON, default=None, help="lowest severity that makes the exit code non-zero")
+    rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes")
+    rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes")
+    rules.add_argument("--fail-on", choices=FAIL_ON, default=None, help="lowest severity that fails the exit code")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from ftdoctor.errors import InputFileError
 from ftdoctor.facts.model import Facts
 from ftdoctor.tui.data.runners import Report, Runners
 from ftdoctor.tui.dialogs.ask_path import AskPathDialog
-from ftdoctor.tui.screens.side import SideScreen, failure_text
+from ftdoctor.tui.screens.side import ICON, SideScreen, failure_text
 from ftdoctor.tui.widgets.report_pane import ReportPane
 
 TAIL_BYTES = 2 * 1024 * 1024  # a training log's cause is at its end; `ftdoctor explain LOG` reads it all
@@ -33,7 +33,7 @@ class ExplainScreen(SideScreen):
         self.sub_title = "explain an error log"
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon=ICON)
         yield Static(HINT if self._runner else self.unavailable, id="side-message", markup=False)
         yield TextArea(id="log-text", soft_wrap=False, show_line_numbers=False)
         yield ReportPane(id="explain-report")
@@ -45,7 +45,8 @@ class ExplainScreen(SideScreen):
         self.query_one(TextArea).focus()
 
     def action_open(self) -> None:
-        self.app.push_screen(AskPathDialog("Open a log", "the log of the failed run (its last 2 MiB are read)"), self._load)
+        dialog = AskPathDialog("Open a log", "the log of the failed run (its last 2 MiB are read)")
+        self.app.push_screen(dialog, self._load)
 
     def _load(self, path: str | None) -> None:
         if path is None:

@@ -9,7 +9,7 @@ from textual.widgets import Footer, Header, Static, TextArea
 
 from ftdoctor.facts.model import Facts
 from ftdoctor.tui.data.runners import Lockfile, Runners
-from ftdoctor.tui.screens.side import SideScreen, failure_text
+from ftdoctor.tui.screens.side import ICON, SideScreen, failure_text
 
 
 class LockfileScreen(SideScreen):
@@ -23,7 +23,7 @@ class LockfileScreen(SideScreen):
         self.lockfile: Lockfile | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon=ICON)
         yield Static(id="side-message", markup=False)
         yield TextArea(id="lock-text", read_only=True)
         yield Footer()

@@ -25,7 +25,7 @@ from ftdoctor.tui.data.progress import Progress
 from ftdoctor.tui.data.runners import UNAVAILABLE, AppInputs, FixPlan, Origin
 from ftdoctor.tui.data.state import CheckState, recheck, tasks_for
 from ftdoctor.tui.data.tasks import ProbeTask, run_tasks
-from ftdoctor.tui.data.view import FamilyView, families, step_problem, summary
+from ftdoctor.tui.data.view import SEVERITY_ORDER, FamilyView, families, step_problem, summary
 from ftdoctor.tui.dialogs.ask_path import AskPathDialog
 from ftdoctor.tui.dialogs.confirm import ConfirmDialog, commands_text
 from ftdoctor.tui.dialogs.fix_run import FixRunScreen
@@ -33,12 +33,13 @@ from ftdoctor.tui.screens.explain import ExplainScreen
 from ftdoctor.tui.screens.help import HelpScreen
 from ftdoctor.tui.screens.lockfile import LockfileScreen
 from ftdoctor.tui.screens.preflight import PreflightScreen
+from ftdoctor.tui.screens.side import ICON
 from ftdoctor.tui.widgets.filter_bar import FilterBar
 from ftdoctor.tui.widgets.finding_detail import FindingDetail, family_text, lines_text
 from ftdoctor.tui.widgets.findings_tree import FindingsTree
 from ftdoctor.tui.widgets.probe_status import ProbeStatus
 
-SEVERITY_KEYS = dict(zip("12345", (Severity.ERROR, Severity.WARNING, Severity.INFO, Severity.OK, Severity.SKIPPED)))
+SEVERITY_KEYS = dict(zip("12345", SEVERITY_ORDER, strict=True))
 
 
 class MainScreen(Screen[None]):
@@ -72,7 +73,7 @@ class MainScreen(Screen[None]):
         self.views: tuple[FamilyView, ...] = ()
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon=ICON)
         yield FilterBar(id="filter-bar")
         with Horizontal(id="body"):
             yield FindingsTree(self.origin.label, id="tree")

@@ -10,7 +10,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from ftdoctor.facts.model import Facts
 from ftdoctor.tui.data.runners import Report, Runners
-from ftdoctor.tui.screens.side import SideScreen, failure_text
+from ftdoctor.tui.screens.side import ICON, SideScreen, failure_text
 from ftdoctor.tui.widgets.report_pane import ReportPane
 
 HINT = "The path of a training config (YAML, Axolotl keys); enter runs the preflight. escape: back."
@@ -25,7 +25,7 @@ class PreflightScreen(SideScreen):
         self.sub_title = f"preflight a training config on {origin}"
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon=ICON)
         yield Static(HINT if self._runner else self.unavailable, id="side-message", markup=False)
         yield Input(placeholder="config.yml", id="config-path", compact=True)
         yield ReportPane(id="preflight-report")

@@ -8,6 +8,8 @@ from textual.screen import Screen
 from ftdoctor.errors import FtdoctorError
 from ftdoctor.tui.data.runners import UNAVAILABLE
 
+ICON = "✚"  # the header's corner: a glyph every common terminal font has
+
 
 class SideScreen(Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]

@@ -61,9 +61,9 @@ class FindingDetail(VerticalScroll, can_focus=False):
         self._set_text(text)
         self._set_fixes(())
 
-    def _set_text(self, text: Group | Text, after: Group | Text = Text("")) -> None:
+    def _set_text(self, text: Group | Text, after: Group | Text | None = None) -> None:
         self.query_one("#detail-text", Static).update(text)
-        self.query_one("#detail-evidence", Static).update(after)
+        self.query_one("#detail-evidence", Static).update(after or "")
         self.scroll_home(animate=False)
 
     def _set_fixes(self, fixes: Iterable[Fix]) -> None:
