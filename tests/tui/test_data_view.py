@@ -66,7 +66,7 @@ def test_step_problem_walks_errors_and_warnings_and_wraps():
 
 def test_summary_uses_checks_words_and_says_when_probes_are_still_answering():
     assert summary(STATE) == "✗ Problems found: 1 error, 2 warnings, 2 ok, 1 info, 1 skipped"
-    assert summary(replace(STATE, waiting=frozenset({"torch"}))).startswith("Probing… so far: 1 error")
+    assert summary(replace(STATE, waiting=frozenset({"driver"}))) == "Probing… so far: 0 errors, 1 warning, 0 ok, 0 info, 1 skipped"
     assert summary(CheckState(Facts())) == "✓ No problems found: 0 errors, 0 warnings, 0 ok, 0 info, 0 skipped"
 
 
@@ -80,3 +80,9 @@ def test_changes_list_better_worse_and_reworded_rules_only():
     gone = changes.changes(STATE.findings, [f for f in STATE.findings if f.code != "PKG600"])
     assert gone[0].line().startswith("PKG600 ! warning → (none)")
     assert changes.summary([], 7) == "Nothing changed: all 7 findings are as they were."
+
+
+def test_while_probing_only_families_whose_probes_answered_are_counted():
+    state = replace(STATE, waiting=frozenset({"torch"}))
+    assert {f.family for f in state.settled} == {"driver"}  # every other family reads torch
+    assert summary(state) == "Probing… so far: 0 errors, 0 warnings, 2 ok, 0 info, 0 skipped"

@@ -28,8 +28,8 @@ class FtdoctorApp(App[None]):
 
     @property
     def findings(self) -> tuple[Finding, ...]:
-        """The findings on screen now: what the exit code is computed from when the app closes."""
-        return self.main.state.findings
+        """The findings on screen now (not those still waiting for a probe): the exit code's input."""
+        return self.main.state.settled
 
 
 def make_app(

@@ -56,6 +56,11 @@ class CheckState:
                 return replace(self, waiting=self.waiting - set(task.sections), failed=failed)
         raise TypeError(f"not a probe event: {event!r}")
 
+    @property
+    def settled(self) -> tuple[Finding, ...]:
+        """The findings of families whose probes have all answered: the ones shown and counted."""
+        return tuple(f for f in self.findings if not self.sections_of(f.family) & self.waiting)
+
     def sections_of(self, family: str) -> frozenset[str]:
         return frozenset(FAMILY_SECTIONS.get(family, ())) or self.all_sections
 

@@ -141,10 +141,10 @@ def step_problem(views: Sequence[FamilyView], current: Finding | None, step: int
 
 def summary(state: CheckState) -> str:
     """One line with the counts, in the words of `ftdoctor check`'s last line."""
-    line = summary_line(list(state.findings), PLAIN)
+    line = summary_line(list(state.settled), PLAIN)
     if state.probing:
         return "Probing… so far: " + line.split(": ", 1)[1]
-    verdict = worst(list(state.findings))
+    verdict = worst(list(state.settled))
     return f"{mark(verdict if verdict in (Severity.ERROR, Severity.WARNING) else Severity.OK)} {line}"
 
 
