@@ -33,7 +33,7 @@ def build(facts_path: str | None):
 async def shoot(app, size: tuple[int, int], output: Path, timeout: float = 120) -> None:
     async with app.run_test(size=size) as pilot:
         deadline = time.monotonic() + timeout
-        while app.main.progress.busy or app.main.state.probing:
+        while app.main.state.probing:
             if time.monotonic() > deadline:
                 raise SystemExit("the probes did not finish")
             await pilot.pause(0.2)

@@ -23,7 +23,7 @@ def fix_app(marker, *commands: str):
 
 
 async def open_torch_fix(pilot, app) -> None:
-    await wait_for(pilot, lambda: not app.main.progress.busy and app.main.state.findings, what="the first probe")
+    await wait_for(pilot, lambda: not app.main.state.probing and app.main.state.findings, what="the first probe")
     await pilot.press("n")  # from ARC200 to TOR300
     assert app.main.tree.current.code == "TOR300"
     await pilot.press("x")
@@ -123,7 +123,7 @@ async def test_a_build_without_a_step_runner_says_so(tmp_path):
     live = runners((marker_task(tmp_path / "m"),))
     app = make_app(replace(live, run_step=None), Origin.this_machine(), Facts())
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: not app.main.progress.busy and app.main.state.findings, what="the probe")
+        await wait_for(pilot, lambda: not app.main.state.probing and app.main.state.findings, what="the probe")
         await pilot.press("n", "x")
         assert app.screen is app.main
         assert any("Running fixes is not available here" in str(n.message) for n in app._notifications)

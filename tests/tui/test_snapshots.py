@@ -36,7 +36,7 @@ def fix_app():
 
 
 async def probed(pilot) -> None:
-    await wait_for(pilot, lambda: not pilot.app.main.progress.busy, what="the probes")
+    await wait_for(pilot, lambda: not pilot.app.main.state.probing, what="the probes")
 
 
 class TestMainScreen:

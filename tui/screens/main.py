@@ -146,15 +146,15 @@ class MainScreen(Screen[None]):
         self.progress = self.progress.apply(message.event, time.monotonic())
         self.state = self.state.apply(message.event, self.runners.judge)
         self.redraw()
-        if not self.progress.busy:
-            self._first_problem()
+        self._first_problem()
 
     def _busy(self, doing: str) -> bool:
-        """True (and says so) while probes run: a second run would judge half-old facts."""
-        if self.progress.busy:
-            running = ", ".join(task.name for task, _ in self.progress.running)
-            self.notify(f"Probes are still running ({running}); {doing} when they finish.", severity="warning")
-        return self.progress.busy
+        """True (and says so) while probes run: a second run would judge half-old facts. The state knows
+        from the moment a run is started, before its worker has reported anything."""
+        if self.state.probing:
+            waiting = ", ".join(sorted(self.state.waiting))
+            self.notify(f"Probes are still running ({waiting}); {doing} when they finish.", severity="warning")
+        return self.state.probing
 
     def action_rerun(self) -> None:
         family = self._current_family()
@@ -167,7 +167,7 @@ class MainScreen(Screen[None]):
         if not self.runners.probes:
             self.state = CheckState.judged(self.state.facts, self.runners.judge)
             self.redraw()
-            self.notify(f"{self.origin.label} is a saved snapshot: judged it again, nothing to probe.")
+            self.notify(f"Judged {self.origin.label} again: a saved snapshot has nothing to probe.")
         elif not self._busy("re-run"):
             self.start_probes(tasks)
             self.notify(f"Probing again for {what}: {', '.join(t.name for t in tasks)}.")
@@ -190,7 +190,8 @@ class MainScreen(Screen[None]):
 
     def on_findings_tree_highlighted(self, message: FindingsTree.Highlighted) -> None:
         if message.finding is not None:
-            self.detail.show_finding(message.finding, self.runners.titles)
+            if message.finding != self.detail.finding:  # a redraw must not move the user's chosen command
+                self.detail.show_finding(message.finding, self.runners.titles)
         elif message.family is not None:
             self.detail.show_text(family_text(message.family))
         else:
@@ -266,7 +267,7 @@ class MainScreen(Screen[None]):
                     "Copy the commands with c.")
         if self.runners.run_step is None:
             return UNAVAILABLE["run_step"]
-        if self.progress.busy:
+        if self.state.probing:
             return "Probes are still running; run the fix when they finish."
         return None
 
