@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
+from importlib import import_module
+from types import ModuleType
 
 from ftdoctor import __version__
 from ftdoctor.facts.model import Facts
 from ftdoctor.findings import Finding
 from ftdoctor.probes.host import Host
-from ftdoctor.tui.data.runners import Runners
+from ftdoctor.tui.data.runners import Report, Runners
 from ftdoctor.tui.data.shell import run_in_shell
 from ftdoctor.tui.data.tasks import ProbeTask
 
@@ -81,7 +83,40 @@ def runners(settings, probes: tuple[ProbeTask, ...] = ()) -> Runners:
         probes=probes,
         run_step=run_in_shell,
         verify=None,  # seam: smoke tests (`check --verify`) as probe tasks
-        explain=None,  # seam: `ftdoctor explain` on a log's text
+        explain=explain_runner(),
         preflight=None,  # seam: `ftdoctor train --dry-run` on a config
         lockfile=None,  # seam: the lockfile `ftdoctor lock` would write for these facts
     )
+
+
+def explain_runner() -> Callable[[str, Facts | None], Report] | None:
+    """`ftdoctor explain`'s diagnosis of a log's text, through its library API, when this build has it."""
+    explain = _feature("ftdoctor.explain")
+    if explain is None:
+        return None
+
+    def run(text: str, facts: Facts | None) -> Report:
+        result = explain.explain_text(text, facts=facts, facts_source="live" if facts is not None else None)
+        return Report(tuple(explain.as_findings(result)), {"explain": "Diagnosis"}, _explain_notes(result))
+
+    return run
+
+
+def _explain_notes(result) -> tuple[str, ...]:
+    read = result.read
+    lines = f"read {read.lines} lines ({read.encoding}{', undecodable bytes replaced' if read.replaced else ''})"
+    if result.found:
+        return (lines, f"{len(result.diagnoses)} diagnosis(es), the most likely first")
+    last = result.last_error
+    return (lines, "no known cause" + (f"; the last error-looking line ({last.line}): {last.text}" if last else ""))
+
+
+def _feature(name: str) -> ModuleType | None:
+    """A part of ftdoctor that other builds may lack: the module, or None when it is not installed.
+    Any other import failure inside it is a bug and propagates."""
+    try:
+        return import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
