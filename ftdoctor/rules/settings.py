@@ -29,12 +29,18 @@ class Settings:
 
     def skip_reason(self, code: str) -> str | None:
         """Why `code` is not judged, or None when it is."""
+        skip = self.skip(code)
+        return skip[1] if skip else None
+
+    def skip(self, code: str) -> tuple[str, str] | None:
+        """("select" | "ignore", reason) when `code` is not judged, else None. Renderers show ignored rules
+        (a decision someone wrote down, with a reason) even where unselected ones stay quiet."""
         ignored = max((p for p in self.ignore if code.startswith(p)), key=len, default=None)
         selected = max((p for p in self.select if code.startswith(p)), key=len, default=None)
         if self.select and selected is None:
-            return "not selected (--select / [tool.ftdoctor] select)"
+            return "select", "not selected (--select / [tool.ftdoctor] select)"
         if ignored is not None and (selected is None or len(ignored) >= len(selected)):
-            return f"ignored: {self.ignore[ignored]}"
+            return "ignore", f"ignored: {self.ignore[ignored]}"
         return None
 
     def merged(self, *, select: list[str] | None, ignore: list[str] | None, fail_on: str | None) -> Settings:
