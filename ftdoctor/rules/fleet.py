@@ -71,8 +71,12 @@ def compare(ctx: FleetContext, what: str, value: Value, **fail: object) -> Pass 
         return Unknown(f"{what} could not be determined on {', '.join(unknown)}", evidence)
     if len(spread) == 1:
         only = next(iter(spread))
-        return Pass(f"{what}: {only} on all {len(ctx.machines)} machines", evidence)
+        return Pass(f"{what}: {only} {everywhere(ctx)}", evidence)
     return Fail(f"{what} differs: {describe(spread)}", evidence, **fail)  # type: ignore[arg-type]
+
+
+def everywhere(ctx: FleetContext) -> str:
+    return "on both machines" if len(ctx.machines) == 2 else f"on all {len(ctx.machines)} machines"
 
 
 def pip_fix(ctx: FleetContext, spread: dict[str | None, list[str]], requirement: Callable[[str], str]) -> tuple[Fix, ...]:
@@ -192,14 +196,22 @@ class SameNccl(Rule):
 
 
 def _nccl(facts: Facts) -> str | None:
-    wheels = package_set(facts, NCCL_WHEEL)
+    """The NCCL version torch will load: what torch reports, else the one NCCL wheel (metadata-only facts)."""
     if facts.torch.nccl:
-        return f"{facts.torch.nccl} (torch)" if not wheels else f"{facts.torch.nccl} (torch); " + _listing(wheels)
+        return _numbers(facts.torch.nccl)
+    wheels = package_set(facts, NCCL_WHEEL)
+    if len(wheels) == 1:
+        return _numbers(next(iter(wheels.values())))
     if wheels:
         return _listing(wheels)
     if facts.torch.status == Status.OK and not facts.torch.cuda:
         return "none (CPU build)"
     return "none found" if facts.python.status == Status.OK else UNKNOWN
+
+
+def _numbers(version: str) -> str:
+    """'2.27.3', '(2, 27, 3)' and '2.27.3-1' are one NCCL."""
+    return ".".join(re.findall(r"\d+", version)[:3])
 
 
 def _listing(versions: dict[str, str]) -> str:
@@ -223,7 +235,7 @@ def _package_family(ctx: FleetContext, what: str, pattern: re.Pattern[str], seve
         return Unknown(f"{what}: the installed packages are unknown on {', '.join(unknown)}")
     differing = _differing(ctx, pattern)
     if not differing:
-        return Pass(f"{what}: the same on all {len(ctx.machines)} machines")
+        return Pass(f"{what}: the same {everywhere(ctx)}")
     lines = [f"{name}: {describe(spread)}" for name, spread in differing.items()]
     fixes = tuple(fix for name, spread in differing.items() for fix in pip_fix(ctx, spread, lambda v, n=name: f"{n}=={v}"))
     return Fail(f"{what} differ: " + " | ".join(lines), {n: dict(s) for n, s in differing.items()}, fixes, severity)

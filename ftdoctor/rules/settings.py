@@ -45,7 +45,7 @@ class Settings:
 
     def merged(self, *, select: list[str] | None, ignore: list[str] | None, fail_on: str | None) -> Settings:
         """Command-line options on top of the file: they add to ignore and replace select."""
-        more = {p: "ignored on the command line (--ignore)" for p in (ignore or [])}
+        more = {p: "--ignore on the command line" for p in (ignore or [])}
         return Settings(
             select=tuple(select) if select else self.select,
             ignore={**self.ignore, **more},
@@ -89,7 +89,7 @@ def _parse(section: object, where: str) -> Settings:
         raise InputFileError("[tool.ftdoctor] select must be a list of code prefixes", where=where)
     ignore = section.get("ignore", {})
     if isinstance(ignore, list) and all(isinstance(s, str) for s in ignore):
-        ignore = {prefix: f"ignored in {where}" for prefix in ignore}
+        ignore = {prefix: f"[tool.ftdoctor] ignore in {where}" for prefix in ignore}
     elif not (isinstance(ignore, dict) and all(isinstance(v, str) for v in ignore.values())):
         raise InputFileError(
             "[tool.ftdoctor] ignore must be a list of prefixes or a table of prefix = \"reason\"", where=where
