@@ -15,7 +15,7 @@ EPILOG = """examples:
   ftdoctor check                         judge this machine
   ftdoctor check -v                      also show what passed
   ftdoctor check --save-facts box.json   save this machine's facts (judge them anywhere later)
-  ftdoctor check --facts box.json        judge a saved snapshot
+  ftdoctor check --facts box.json        judge a saved snapshot (also: ftdoctor check box.json)
   ftdoctor check --facts-dir facts/      judge every node's snapshot, and compare them
   ftdoctor check --format github         annotations for GitHub Actions (also: junit, sarif, markdown)
   ftdoctor check --json --fail-on error  machine-readable; warnings do not fail
@@ -33,9 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     source = parser.add_argument_group("what to judge")
     source.add_argument(
-        "--facts", metavar="FILE", nargs="+", action="extend",
+        "snapshots", nargs="*", metavar="FACTS.json",
         help="judge saved snapshots instead of this machine (several: one section each, then compared)",
     )
+    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot (repeatable)")
     source.add_argument("--facts-dir", metavar="DIR", help="judge every *.json snapshot in DIR (the nodes of a cluster)")
     source.add_argument("--no-compare", action="store_true", help="with several snapshots, do not compare them")
     source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment (default: ftdoctor's own)")
@@ -94,7 +95,7 @@ def _snapshot_paths(args: argparse.Namespace) -> list[str]:
     from ftdoctor.errors import UsageError
     from ftdoctor.fleet import snapshot_files
 
-    paths = list(args.facts or []) + [str(p) for p in (snapshot_files(args.facts_dir) if args.facts_dir else [])]
+    paths = list(args.facts or []) + list(args.snapshots) + [str(p) for p in (snapshot_files(args.facts_dir) if args.facts_dir else [])]
     if len(paths) > 1 and args.save_facts:
         raise UsageError("--save-facts saves one machine's facts; several snapshots were given")
     return paths

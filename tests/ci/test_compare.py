@@ -168,7 +168,9 @@ def test_facts_dir_terminal_has_a_section_per_machine(cli, fleet):
 
 def test_several_facts_files_work_like_a_directory(cli, fleet):
     files = sorted(str(p) for p in fleet.glob("*.json"))
-    by_files = cli("check", "--facts", *files, "--json").json()["data"]
+    by_files = cli("check", *files, "--json").json()["data"]
+    by_flags = cli("check", *(a for f in files for a in ("--facts", f)), "--json").json()["data"]
+    assert by_flags["summary"] == by_files["summary"]
     by_dir = cli("check", "--facts-dir", str(fleet), "--json").json()["data"]
     assert by_files["summary"] == by_dir["summary"]
 
