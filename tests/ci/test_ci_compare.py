@@ -11,7 +11,7 @@ import pytest
 import xmlschema
 
 from ci_machines import laptop, node, save, variants
-from test_formats import SCHEMAS
+from test_ci_formats import SCHEMAS
 
 EXPECTED = {
     "CMP101": "error", "CMP102": "warning", "CMP103": "error", "CMP104": "error", "CMP105": "warning",

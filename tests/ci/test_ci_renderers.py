@@ -16,7 +16,7 @@ from ftdoctor.errors import ExitCode
 from ftdoctor.findings import Finding, Fix, Severity
 from ftdoctor.report import github, junit, markdown, sarif
 from ftdoctor.report.document import Location, Report, Section
-from test_formats import parse_annotation, table_rows
+from test_ci_formats import parse_annotation, table_rows
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 NOW = datetime(2026, 11, 22, 8, 30, 5, tzinfo=timezone.utc)

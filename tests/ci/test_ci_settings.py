@@ -9,7 +9,7 @@ import pytest
 import xmlschema
 
 from ci_machines import laptop, save
-from test_formats import SCHEMAS, parse_annotation
+from test_ci_formats import SCHEMAS, parse_annotation
 
 REASON = "CPU-only CI runner: no GPU by design"
 

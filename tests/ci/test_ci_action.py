@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ci_machines import gpu_without_driver, node, save
-from test_formats import parse_annotation
+from test_ci_formats import parse_annotation
 
 ACTION_DIR = Path(__file__).resolve().parent.parent.parent / ".github" / "actions" / "ftdoctor"
 ACTION = yaml.safe_load((ACTION_DIR / "action.yml").read_text())
