@@ -38,7 +38,9 @@ def render(report: Report, *, code: ExitCode, fail_on: str, verbose: bool = Fals
 
 def _count_line(findings: list[Finding]) -> str:
     counted = counts(findings)
-    return ", ".join(f"{counted[s.value]} {s.value}" for s in Severity) + "."
+    plural = {Severity.ERROR: "errors", Severity.WARNING: "warnings"}
+    words = [f"{counted[s.value]} {s.value if counted[s.value] == 1 else plural.get(s, s.value)}" for s in Severity]
+    return ", ".join(words) + "."
 
 
 def _section(part: Section, titles: dict[str, str], *, level: str, verbose: bool) -> list[str]:

@@ -179,3 +179,16 @@ def test_facts_dir_refuses_to_save_facts(cli, fleet, tmp_path):
     result = cli("check", "--facts-dir", str(fleet), "--save-facts", str(tmp_path / "x.json"))
     assert result.returncode == 3
     assert "--save-facts saves one machine's facts" in result.stderr
+
+
+def test_facts_dir_json_matches_the_published_envelope_schema(cli, fleet):
+    from importlib import resources
+
+    schema = json.loads(resources.files("ftdoctor.report").joinpath("result.schema.json").read_text())
+    body = cli("check", "--facts-dir", str(fleet), "--json").json()
+    jsonschema.validate(body, schema)
+    compare = cli("compare", "--facts-dir", str(fleet), "--json").json()
+    jsonschema.validate(compare, schema)
+    broken = {**body, "data": {**body["data"], "machines": [{"name": "x"}]}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
