@@ -15,6 +15,11 @@ from ftdoctor.report.document import Location, Report
 from ftdoctor.report.summary import ignored
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+ANNOTATIONS_PER_STEP = 10  # GitHub shows 10 error and 10 warning annotations of a step and drops the rest
+TOO_MANY = (
+    f"GitHub shows only {ANNOTATIONS_PER_STEP} error and {ANNOTATIONS_PER_STEP} warning annotations per step: "
+    "every finding is in this step's log and in the job summary (--step-summary)"
+)
 
 
 def escape_data(text: str) -> str:
@@ -39,6 +44,9 @@ def render(report: Report, *, verbose: bool = False) -> str:
             line = annotation(finding, machine=part.name, verbose=verbose)
             if line:
                 lines.append(line)
+    shown = [line.split(" ", 1)[0].split("::")[1] for line in lines]
+    if max(shown.count("error"), shown.count("warning"), 0) > ANNOTATIONS_PER_STEP:
+        lines.append(command("notice", TOO_MANY, title=f"ftdoctor {report.command}: more findings than annotations"))
     lines.append(f"ftdoctor {report.command}: {summary_line(report.findings, Style(colour=False, unicode=True))}")
     return "\n".join(lines) + "\n"
 

@@ -200,3 +200,11 @@ def test_markdown_has_a_section_per_machine():
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     h3 = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == "h3"]
     assert h3 == ["node1", "node2"]
+
+
+def test_github_says_when_there_are_more_findings_than_it_shows():
+    many = [config_finding(code=f"CFG{200 + i}", location=f"c.yml:{i + 1}") for i in range(11)]
+    lines = github.render(report(many)).splitlines()
+    notice = parse_annotation(lines[-2])
+    assert notice["level"] == "notice" and "only 10 error and 10 warning annotations" in notice["message"]
+    assert not any("more findings than annotations" in line for line in github.render(report(many[:10])).splitlines())
