@@ -95,7 +95,9 @@ def _snapshot_paths(args: argparse.Namespace) -> list[str]:
     from ftdoctor.errors import UsageError
     from ftdoctor.fleet import snapshot_files
 
-    paths = list(args.facts or []) + list(args.snapshots) + [str(p) for p in (snapshot_files(args.facts_dir) if args.facts_dir else [])]
+    paths = list(args.facts or []) + list(args.snapshots)
+    if args.facts_dir:
+        paths += [str(p) for p in snapshot_files(args.facts_dir)]
     if len(paths) > 1 and args.save_facts:
         raise UsageError("--save-facts saves one machine's facts; several snapshots were given")
     return paths
