@@ -29,8 +29,12 @@ def hook(hook_id: str) -> dict:
     return next(h for h in HOOKS if h["id"] == hook_id)
 
 
+# The user's git configuration (a hooksPath, commit signing) must not change what the test sees.
+ISOLATED_GIT = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
 def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    env = {**os.environ, **ISOLATED_GIT, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, env=env, timeout=300)
 
@@ -38,7 +42,8 @@ def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
 def environment(tmp_path: Path) -> dict[str, str]:
     """pre-commit's cache in the test's folder; ftdoctor and pre-commit of this environment first on PATH."""
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
+    env = {**os.environ, **ISOLATED_GIT, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+           "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
     env.pop("FTDOCTOR_DEBUG", None)
     return env
 
