@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ftdoctor.findings import Finding, Severity, worst
+from ftdoctor.report.summary import ignored
 
 UNICODE_MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "·", Severity.OK: "✓", Severity.SKIPPED: "-"}
 ASCII_MARKS = {Severity.ERROR: "x", Severity.WARNING: "!", Severity.INFO: "i", Severity.OK: "+", Severity.SKIPPED: "-"}
@@ -77,7 +78,7 @@ def _family_lines(family: str, items: list[Finding], titles: dict[str, str], ver
         title += " (nothing to judge here)"
     lines = [f"[{style.mark(mark_severity)}] {style.bold(title)}"]
     for finding in items:
-        if finding.is_problem or verbose:
+        if finding.is_problem or verbose or ignored(finding):  # an ignore with a reason stays in sight
             lines.extend(finding_lines(finding, style, verbose))
     return lines
 

@@ -23,6 +23,7 @@ FAMILY_TITLES = {
     "toolkit": "CUDA toolkit",
     "system": "System libraries",
     "packages": "Python packages",
+    "fleet": "Across the fleet",
 }
 
 
