@@ -176,13 +176,12 @@ def choose_gpus(nvml: NvmlFacts, cuda_api: CudaDriverApiFacts, smi: NvidiaSmiFac
     if nvml.gpus:
         return tuple(_fill_cc(g, cuda_api.devices) for g in nvml.gpus)
     if smi.gpus:
-        return tuple(_fill_cc(g, cuda_api.devices) for g in smi.gpus)
+        return smi.gpus  # asked only when the driver API failed too: nothing can fill its gaps
     return tuple(sorted(cuda_api.devices, key=lambda d: bus_key(d.pci_bus_id)))
 
 
 def _fill_cc(gpu: Gpu, devices: tuple[Gpu, ...]) -> Gpu:
-    """Old drivers' NVML and nvidia-smi lack the compute capability; the driver API's device on the same PCI
-    bus fills it in."""
+    """Old drivers' NVML lacks the compute capability; the driver API's device on the same PCI bus fills it in."""
     if gpu.compute_capability:
         return gpu
     same = [d for d in devices if d.pci_bus_id and bus_key(d.pci_bus_id) == bus_key(gpu.pci_bus_id)]

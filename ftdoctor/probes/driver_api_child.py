@@ -42,6 +42,8 @@ class NvmlCall:
             return getattr(self.pynvml, name)(*args), None
         except self.pynvml.NVMLError as exc:
             return None, self.error(name, exc)
+        except Exception as exc:  # e.g. a GPU name that is not UTF-8: one value lost, not the whole probe
+            return None, {"error": type(exc).__name__, "code": None, "message": str(exc)[:200], "failed_call": name}
 
     def error(self, call: str, exc) -> dict:
         kind = type(exc).__name__.removeprefix("NVMLError_")

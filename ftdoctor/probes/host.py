@@ -40,10 +40,6 @@ class Host:
             torch_timeout_s=_seconds(env, "FTDOCTOR_TORCH_TIMEOUT", TORCH_TIMEOUT_S),
         )
 
-    @property
-    def is_real_root(self) -> bool:
-        return self.root == Path("/")
-
     def path(self, absolute: str) -> Path:
         """`/proc/driver/nvidia/version` under this host's root."""
         return self.root / absolute.lstrip("/")

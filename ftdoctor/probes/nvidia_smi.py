@@ -1,7 +1,8 @@
 """The last fallback: `nvidia-smi --query-gpu` as CSV.
 
 Parsed even on a non-zero exit (one lost GPU makes nvidia-smi fail while it still prints the others);
-drivers too old for the `compute_cap` field are asked again without it; lines that are not GPU rows
+a field the driver's nvidia-smi does not know (older drivers lack `compute_cap`) is dropped and the query
+repeated; lines that are not GPU rows
 (warnings, garbage, error messages) are skipped and the first of them is kept as what nvidia-smi said.
 """
 
@@ -26,8 +27,11 @@ def probe(host: Host) -> NvidiaSmiFacts:
     timeout = min(host.timeout_s, TIMEOUT_S)
     fields = FIELDS
     result = _query(smi, fields, env, timeout)
-    if _lacks_compute_cap(result):
-        fields = FIELDS[:-1]
+    for _ in range(2):  # drivers too old for compute_cap; a future one that dropped driver_version
+        rejected = _rejected_field(result, fields)
+        if rejected is None:
+            break
+        fields = tuple(f for f in fields if f != rejected)
         result = _query(smi, fields, env, timeout)
     base = dict(path=smi, returncode=result.returncode, compute_cap_field="compute_cap" in fields)
     if result.timed_out or result.start_error:
@@ -58,9 +62,12 @@ def _query(smi: str, fields: tuple[str, ...], env: dict[str, str], timeout: floa
     return isolated.run(argv, env=env, timeout_s=timeout)
 
 
-def _lacks_compute_cap(result: isolated.ChildResult) -> bool:
-    said = result.stdout + result.stderr
-    return not result.timed_out and "compute_cap" in said and "valid field" in said
+def _rejected_field(result: isolated.ChildResult, fields: tuple[str, ...]) -> str | None:
+    """The field nvidia-smi refused ('Field "compute_cap" is not a valid field to query.'), if any."""
+    match = re.search(r'Field "([\w.]+)" is not a valid field', result.stdout + result.stderr)
+    if result.timed_out or match is None or match.group(1) not in fields or match.group(1) == "index":
+        return None
+    return match.group(1)
 
 
 def parse_rows(text: str, fields: tuple[str, ...]) -> tuple[list[dict[str, str]], list[str]]:
@@ -99,13 +106,13 @@ def _gpu(row: dict[str, str]) -> Gpu:
 
 def cuda_version(smi: str, env: dict[str, str], timeout: float) -> str | None:
     """The highest CUDA the driver supports (not a toolkit's version): `nvidia-smi --version` on current
-    drivers, the XML report on older ones."""
+    drivers, the XML report on older ones. Drivers 610 and later call it "CUDA UMD Version"."""
     result = isolated.run([smi, "--version"], env=env, timeout_s=timeout)
-    match = re.search(r"^CUDA Version\s*:\s*([\d.]+)", result.stdout, re.M)
+    match = re.search(r"^CUDA (?:UMD )?Version\s*:\s*([\d.]+)", result.stdout, re.M)
     if match:
         return match.group(1)
     if result.timed_out:
         return None
     result = isolated.run([smi, "--query", "-u", "-x"], env=env, timeout_s=timeout)
-    match = re.search(r"<cuda_version>\s*([\d.]+)\s*</cuda_version>", result.stdout)
+    match = re.search(r"<cuda(?:_umd)?_version>\s*([\d.]+)\s*</cuda(?:_umd)?_version>", result.stdout)
     return match.group(1) if match else None

@@ -140,12 +140,12 @@ class FakeMachine:
 
     def smi(self, rows: list[str] | None = None, *, stdout: str | None = None, exit_code: int = 0,
             hang: bool = False, no_compute_cap: bool = False, cuda_version: str | None = "13.0",
-            version_flag: bool = True) -> FakeMachine:
+            version_flag: bool = True, cuda_label: str = "CUDA Version") -> FakeMachine:
         """A fake nvidia-smi. `rows` are CSV rows as nvidia-smi prints them (index first); `stdout` replaces
         the whole answer to --query-gpu (garbage, an error message)."""
         answer = stdout if stdout is not None else "\n".join(rows or []) + "\n"
         (self.base / "smi-query.txt").write_text(answer)
-        version = f"NVIDIA-SMI version  : 580.65.06\nCUDA Version        : {cuda_version}\n" if version_flag else ""
+        version = f"NVIDIA-SMI version  : 580.65.06\n{cuda_label:<20}: {cuda_version}\n" if version_flag else ""
         (self.base / "smi-version.txt").write_text(version)
         xml = f"<nvidia_smi_log><cuda_version>{cuda_version}</cuda_version></nvidia_smi_log>\n" if cuda_version else ""
         (self.base / "smi-xml.txt").write_text(xml)

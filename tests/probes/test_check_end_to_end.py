@@ -62,10 +62,14 @@ def test_a_simulated_h100_box_end_to_end(cli, tmp_path, machine):
     assert drv100["message"] == "NVIDIA driver 580.65.06 (from nvml), 1 GPU(s)"
 
 
-@pytest.mark.parametrize("fault", ["nvml-hang", "smi-garbage", "torch-segfault", "torch-hang"])
+@pytest.mark.parametrize("fault", ["nvml-hang", "nvml-raises", "procfs-unreadable", "smi-garbage", "torch-segfault",
+                                   "torch-hang"])
 def test_faults_give_facts_within_bounded_time_and_no_traceback(cli, tmp_path, make_machine, fault):
     machine = make_machine(libs=("libnvidia-ml.so.1",))
-    machine.driver(gpus=[H100], hang=("nvmlInit",) if fault == "nvml-hang" else ())
+    machine.driver(gpus=[H100], hang=("nvmlInit",) if fault == "nvml-hang" else (),
+                   fail={"nvmlInit": 18} if fault == "nvml-raises" else {})
+    if fault == "procfs-unreadable":
+        machine.path("/proc/driver/nvidia/version").mkdir(parents=True)
     if fault == "smi-garbage":
         machine = make_machine(libs=())
         machine.driver().smi(stdout="\x1b[31m???\x1b[0m not a csv\n", exit_code=3)
@@ -78,6 +82,11 @@ def test_faults_give_facts_within_bounded_time_and_no_traceback(cli, tmp_path, m
     assert result.returncode in (0, 1, 2)
     if fault == "nvml-hang":
         assert "did not finish within 2 s" in facts.driver.nvml.reason
+    if fault == "nvml-raises":
+        assert (facts.driver.nvml.error, facts.driver.nvml.failed_call) == ("LibRmVersionMismatch", "nvmlInit")
+    if fault == "procfs-unreadable":
+        assert facts.driver.kernel_module.status == Status.UNKNOWN
+        assert facts.driver.kernel_module.reason.endswith("/proc/driver/nvidia/version: Is a directory")
     if fault == "smi-garbage":
         assert facts.driver.nvidia_smi.status == Status.ERROR
         assert "not a csv" in facts.driver.nvidia_smi.reason

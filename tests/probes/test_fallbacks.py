@@ -106,7 +106,12 @@ def test_an_old_nvidia_smi_without_compute_cap_is_asked_again(smi_only):
     assert calls[2:] == ["--version", "--query -u -x"]
 
 
-def test_the_driver_api_fills_in_what_old_nvidia_smi_cannot_say(make_machine):
+def test_drivers_610_and_later_call_it_cuda_umd_version(smi_only):
+    smi_only.smi([H100.smi_row(0, "610.43.02")], cuda_version="13.3", cuda_label="CUDA UMD Version")
+    assert smi_only.probe_driver().nvidia_smi.cuda_driver_version == "13.3"
+
+
+def test_what_old_nvidia_smi_cannot_say_stays_unknown(make_machine):
     machine = make_machine(libs=("libcuda.so.1",))
     machine.driver(gpus=[T4], fail={"cuDeviceGetCount": 999})
     machine.smi([T4.smi_row(0, "470.256.02", with_cc=False)], no_compute_cap=True)
