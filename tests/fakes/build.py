@@ -37,7 +37,8 @@ def build(out: Path) -> FakeLibraries:
 
 
 def _compile(gcc: str, source: Path, target: Path, flags: list[str]) -> None:
-    argv = [gcc, "-shared", "-fPIC", "-O1", "-Wall", "-Wextra", "-Werror", *flags,
+    # warnings are shown, not fatal: another gcc may warn where this one does not
+    argv = [gcc, "-shared", "-fPIC", "-O1", "-Wall", *flags,
             f"-Wl,-soname,{target.name}", "-o", str(target), str(source)]
     result = subprocess.run(argv, capture_output=True, text=True)
     if result.returncode != 0:
