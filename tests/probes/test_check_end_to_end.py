@@ -17,6 +17,8 @@ from fakes.torch_pkg import make_fake_torch
 from ftdoctor.facts import serialize
 from ftdoctor.facts.model import Status
 
+pytestmark = pytest.mark.slow  # each test runs the whole command, several child processes deep
+
 HAS_DRIVER = Path("/proc/driver/nvidia").exists() or Path("/sys/module/nvidia").exists() or Path("/dev/dxg").exists()
 
 
