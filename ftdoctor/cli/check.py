@@ -49,6 +49,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    gathering = None if args.facts or args.list_rules else _start_gathering(args)
+    try:
+        return _judge(args, gathering)
+    finally:
+        if gathering is not None:
+            gathering.cancel()  # only what was not collected: an early error must not leave torch running
+
+
+def _judge(args: argparse.Namespace, gathering) -> int:
     from ftdoctor.facts import serialize
     from ftdoctor.matrix import load_matrix
     from ftdoctor.report.machine import header_lines
@@ -70,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         facts = serialize.load(paths[0])
         origin = f"judging the snapshot {paths[0]}" + (f" ({facts.label})" if facts.label else "")
     else:
-        facts = _gather(args)
+        facts = gathering.finish()
         origin = "judging this machine"
     if args.save_facts:
         from ftdoctor import atomic
@@ -139,14 +148,15 @@ def _judge_many(args: argparse.Namespace, paths: list[str], settings) -> int:
     return emit(report, args, settings.fail_on)
 
 
-def _gather(args: argparse.Namespace):
+def _start_gathering(args: argparse.Namespace):
+    """Start probing (its subprocesses) before anything else, so the imports and settings below overlap it."""
     from ftdoctor.errors import UsageError
-    from ftdoctor.probes.gather import GatherOptions, gather
+    from ftdoctor.probes.gather import GatherOptions, Gathering
     from ftdoctor.probes.host import Host
 
     if args.python and not Path(args.python).exists():
         raise UsageError("no such interpreter", where=args.python, hint="give the path of a python executable")
-    return gather(Host.from_environment(python=args.python), GatherOptions(torch=not args.no_torch, label=args.label))
+    return Gathering(Host.from_environment(python=args.python), GatherOptions(torch=not args.no_torch, label=args.label))
 
 
 def list_rules(rules) -> int:

@@ -54,6 +54,12 @@ class Running:
         self._error = error
         self._result: ChildResult | None = None
 
+    def cancel(self) -> None:
+        """Kill a child whose answer is no longer wanted (its whole process group)."""
+        if self._proc is not None and self._result is None:
+            _kill_group(self._proc)
+            self._proc.communicate()
+
     def result(self) -> ChildResult:
         if self._result is None:
             self._result = self._wait()
