@@ -120,10 +120,8 @@ def test_verdict_is_the_worst_code(tmp_path, codes, expected):
     assert outputs["exit-code"] == str(expected)
 
 
-def test_check_options_the_script_uses_exist():
-    from conftest import run_cli
-
-    help_text = run_cli("check", "--help").stdout
+def test_check_options_the_script_uses_exist(cli):
+    help_text = cli("check", "--help").stdout
     for option in ("--python", "--save-facts", "--force", "--format", "--step-summary", "--fail-on"):
         assert option in help_text
     if "--verify" not in help_text:

@@ -25,9 +25,9 @@ def machines(tmp_path_factory) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def outputs(machines):
+def outputs(machines, cli):
     """(machine, format) -> (exit code, stdout, the same machine's JSON envelope)."""
-    from conftest import run_cli
+    run_cli = cli
 
     results = {}
     for path in machines:
