@@ -8,7 +8,6 @@ the GPUs. `start` spawns the library child so that `gather` can run the other pr
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import sys
 from dataclasses import dataclass, replace
@@ -81,7 +80,7 @@ def finish(started: Started) -> DriverFacts:
 
 
 def read_child(result: isolated.ChildResult) -> tuple[NvmlFacts, CudaDriverApiFacts]:
-    records, stage = _records(result.stdout)
+    records, stage = isolated.staged_records(result.stdout)
     ended = "" if result.ok else f"the driver probe child {result.describe()}"
     if not result.ok and result.stderr.strip():
         ended += f": {result.stderr.strip().splitlines()[-1][:300]}"
@@ -102,19 +101,6 @@ def read_child(result: isolated.ChildResult) -> tuple[NvmlFacts, CudaDriverApiFa
             cuda = CudaDriverApiFacts(reason="not asked: NVML answered")
     return nvml, cuda
 
-
-def _records(stdout: str) -> tuple[dict, str]:
-    records: dict = {}
-    stage = ""
-    for line in stdout.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a library that printed to stdout
-        if isinstance(record, dict):
-            stage = record.get("stage", stage)
-            records.update({k: v for k, v in record.items() if k != "stage"})
-    return records, stage
 
 
 def nvml_facts(rec: dict) -> NvmlFacts:

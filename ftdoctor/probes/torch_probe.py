@@ -7,7 +7,6 @@ keeps what it had already reported, and the failure is named: timeout, signal, u
 
 from __future__ import annotations
 
-import json
 import re
 
 from ftdoctor.facts.model import Distribution, Gpu, Status, TorchFacts
@@ -26,7 +25,7 @@ def start(host: Host) -> isolated.Running:
 
 def finish(running: isolated.Running, dist: Distribution | None) -> TorchFacts:
     result = running.result()
-    records, stage = _records(result.stdout)
+    records, stage = isolated.staged_records(result.stdout)
     try:
         known = _known_facts(records)
     except (DataError, KeyError, TypeError, ValueError) as exc:
@@ -49,19 +48,6 @@ def finish(running: isolated.Running, dist: Distribution | None) -> TorchFacts:
         **known,
     )
 
-
-def _records(stdout: str) -> tuple[dict, str]:
-    records: dict = {}
-    stage = ""
-    for line in stdout.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # torch or a sitecustomize printed something
-        if isinstance(record, dict):
-            stage = record.get("stage", stage)
-            records.update(record)
-    return records, stage
 
 
 def _known_facts(records: dict) -> dict:
