@@ -97,8 +97,10 @@ def _family_lines(family: str, items: list[Finding], titles: dict[str, str], ver
 
 def finding_lines(finding: Finding, style: Style, verbose: bool = False) -> list[str]:
     where = f" ({finding.location})" if finding.location else ""
-    head = style.wrap(f"{finding.code} {finding.message}{where}", "", " " * 7)
-    lines = [f"    {style.mark(finding.severity)} {head[0]}", *(f"    {line}" for line in head[1:])]
+    # wrapped with a blank stand-in for "    ✗ ", so that the (maybe coloured) mark does not count in the width;
+    # continuation lines start under the message, after the code
+    head = style.wrap(f"{finding.code} {finding.message}{where}", " " * 6, " " * (7 + len(finding.code)))
+    lines = [f"    {style.mark(finding.severity)} {head[0][6:]}", *head[1:]]
     if finding.is_problem or verbose:
         for fix in finding.fixes:
             lines.extend(style.wrap(f"fix: {fix.summary}", " " * 6, " " * 11))

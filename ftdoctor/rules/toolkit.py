@@ -10,7 +10,7 @@ from ftdoctor.facts.model import Facts, Status
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.matrix.model import cc_tuple
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule, Unknown
-from ftdoctor.rules.facts_view import cc_text, installed, parse_version, torch_build, visible_gpus
+from ftdoctor.rules.facts_view import installed, parse_version, torch_build, visible_gpus
 from ftdoctor.rules.torch_choice import kernel_for
 
 TOOLKIT_DOCS = "https://docs.nvidia.com/cuda/cuda-installation-guide-linux/"
@@ -170,8 +170,7 @@ class OneToolkit(Rule):
         used = build_toolkit(ctx.facts)
         evidence = {"toolkits": {i.path: i.version for i in tk.installs}, "nvcc_on_path": tk.nvcc_path,
                     "CUDA_HOME": used.home if used else None}
-        path_home = tk.nvcc_path.rsplit("/bin/", 1)[0] if tk.nvcc_path else None
-        if used and used.home and path_home and used.version and tk.nvcc_version and used.version != tk.nvcc_version:
+        if used and used.version and tk.nvcc_version and used.version != tk.nvcc_version:
             return Fail(
                 f"{len(versions)} CUDA toolkits ({', '.join(versions)}): CUDA_HOME is {used.home} ({used.version}) "
                 f"but the nvcc on PATH is {tk.nvcc_path} ({tk.nvcc_version}), so one build can mix two toolkits",
