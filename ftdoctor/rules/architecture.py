@@ -14,9 +14,6 @@ from ftdoctor.rules.facts_view import (
 )
 from ftdoctor.rules.torch_choice import choose, driver_full, install_fix, kernel_for, machine_needs
 
-ARCH_DOCS = "https://docs.nvidia.com/cuda/blackwell-compatibility-guide/"
-
-
 class KernelImages(Rule):
     """Every visible GPU has a kernel image in torch's build (a cubin it can run, or PTX its driver can compile).
 
@@ -40,15 +37,15 @@ class KernelImages(Rule):
             return NotApplicable("no visible GPU")
         if not build.arch_source:
             return Unknown(f"the architectures compiled into {build.label} are unknown (not imported, no matrix row)")
-        verdicts = {g.label: self._verdict(ctx, build, g.cc) for g in gpus}
+        needs = machine_needs(ctx.facts, ctx.matrix)
+        verdicts = {g.label: self._verdict(ctx, needs, build, g.cc) for g in gpus}
         evidence = {"compiled": _arch_text(build), "from": build.arch_source, "gpus": verdicts}
         return _outcome(ctx, build, gpus, verdicts, evidence)
 
     @staticmethod
-    def _verdict(ctx: Context, build, cc: CC | None) -> str:
+    def _verdict(ctx: Context, needs, build, cc: CC | None) -> str:
         if cc is None:
             return "unknown compute capability"
-        needs = machine_needs(ctx.facts, ctx.matrix)
         kind = kernel_for(cc, build.sass, build.ptx, needs.integrated)
         if kind != "ptx":
             return "cubin" if kind else "no kernel image"

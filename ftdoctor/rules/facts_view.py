@@ -163,14 +163,24 @@ def _from_metadata(version: str, cuda: str | None, hip: str | None, dist) -> tup
     return cuda or (cuda_from_metadata(dist) if dist else None), hip
 
 
+def _ccs(arch_list: tuple[str, ...], prefix: str) -> tuple[CC, ...]:
+    found = []
+    for arch in arch_list:
+        try:
+            if arch.startswith(prefix):
+                found.append(cc_tuple(arch))
+        except ValueError:
+            continue  # an entry this ftdoctor cannot read is not evidence of a kernel
+    return tuple(found)
+
+
 def _with_archs(build: TorchBuild, arch_list: tuple[str, ...], matrix) -> TorchBuild:
     from dataclasses import replace
 
     if not build.cuda:
         return build
     if arch_list:
-        sass = tuple(cc_tuple(a) for a in arch_list if a.startswith("sm_"))
-        ptx = tuple(cc_tuple(a) for a in arch_list if a.startswith("compute_"))
+        sass, ptx = _ccs(arch_list, "sm_"), _ccs(arch_list, "compute_")
         return replace(build, sass=sass, ptx=ptx, arch_source="torch.cuda.get_arch_list()")
     variant = build.release.variant(build.cuda) if build.release else None
     if variant is None:

@@ -68,6 +68,22 @@ def _is_capped(req: Requirement) -> bool:
     return any(s.operator in ("<", "<=", "==", "~=") for s in req.specifier)
 
 
+def _requirements(ctx: Context, in_stack: bool, limit: int) -> Pass | Fail | Unknown:
+    """The violations inside (or outside) the stack, as one finding."""
+    if unknown := _python_unknown(ctx):
+        return unknown
+    broken = [v for v in ctx.facts.python.violations if _in_stack(v) == in_stack]
+    if not broken:
+        names = sorted(d.name for d in ctx.facts.python.distributions if (d.name in STACK) == in_stack)
+        return Pass(f"requirements met among {len(names)} {'fine-tuning' if in_stack else 'other'} packages")
+    more = f"; and {len(broken) - limit} more" if len(broken) > limit else ""
+    return Fail(
+        "; ".join(_describe(v) for v in broken[:limit]) + more,
+        {"violations": [f"{v.package}: {v.requirement} (installed: {v.installed})" for v in broken]},
+        fixes=_violation_fixes(ctx, broken),
+    )
+
+
 class StackRequirements(Rule):
     """The installed fine-tuning stack satisfies its own requirements (what `pip check` reports for it)."""
 
@@ -76,17 +92,7 @@ class StackRequirements(Rule):
     severity = Severity.ERROR
 
     def check(self, ctx: Context) -> Pass | Fail | Unknown:
-        if unknown := _python_unknown(ctx):
-            return unknown
-        broken = [v for v in ctx.facts.python.violations if _in_stack(v)]
-        if not broken:
-            present = sorted(d.name for d in ctx.facts.python.distributions if d.name in STACK)
-            return Pass(f"requirements met among {', '.join(present) or 'no fine-tuning packages'}")
-        return Fail(
-            "; ".join(_describe(v) for v in broken),
-            {"violations": [f"{v.package}: {v.requirement} (installed: {v.installed})" for v in broken]},
-            fixes=_violation_fixes(ctx, broken),
-        )
+        return _requirements(ctx, in_stack=True, limit=12)
 
 
 class OtherRequirements(Rule):
@@ -97,16 +103,7 @@ class OtherRequirements(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: Context) -> Pass | Fail | Unknown:
-        if unknown := _python_unknown(ctx):
-            return unknown
-        broken = [v for v in ctx.facts.python.violations if not _in_stack(v)]
-        if not broken:
-            return Pass(f"{len(ctx.facts.python.distributions)} distributions, no other broken requirement")
-        return Fail(
-            "; ".join(_describe(v) for v in broken[:6]) + (f"; and {len(broken) - 6} more" if len(broken) > 6 else ""),
-            {"violations": [f"{v.package}: {v.requirement} (installed: {v.installed})" for v in broken]},
-            fixes=_violation_fixes(ctx, broken),
-        )
+        return _requirements(ctx, in_stack=False, limit=6)
 
 
 class TransformersTorchFloor(Rule):

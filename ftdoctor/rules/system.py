@@ -10,6 +10,7 @@ from packaging.version import Version
 
 from ftdoctor.facts.model import Facts, Status
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.matrix.platforms import WheelNeeds
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
 from ftdoctor.rules.facts_view import parse_version, torch_build
 from ftdoctor.rules.torch_choice import choose, install_fix, machine_needs
@@ -129,8 +130,6 @@ class GlibcFloor(Rule):
 
 def _torch_floor(ctx: Context) -> list:
     """torch's floor from the matrix when its metadata has no wheel tags (installed by conda or from a file)."""
-    from ftdoctor.matrix.platforms import WheelNeeds
-
     dist = ctx.facts.distribution("torch")
     build = torch_build(ctx.facts, ctx.matrix)
     if dist is None or dist.wheel_tags or build is None or build.release is None:

@@ -36,8 +36,9 @@ class TorchInstalled(Rule):
     def check(self, ctx: Context) -> Pass | Fail | Unknown:
         build = torch_build(ctx.facts, ctx.matrix)
         if build is not None:
-            how = "imported" if build.imported else f"from its metadata; {ctx.facts.torch.reason or 'not imported'}"
-            return Pass(f"{build.label} ({how})", {"version": build.version, "cuda": build.cuda, "hip": build.hip})
+            how = {Status.OK: "imported", Status.ERROR: "read from its metadata, as the import failed (TOR301)"}.get(
+                ctx.facts.torch.status, "read from its metadata only (not imported)")
+            return Pass(f"{build.label}, {how}", {"version": build.version, "cuda": build.cuda, "hip": build.hip})
         if ctx.facts.python.status != Status.OK and ctx.facts.torch.status != Status.ABSENT:
             return Unknown(f"the installed packages are unknown: {ctx.facts.python.reason}")
         needs = machine_needs(ctx.facts, ctx.matrix)
