@@ -139,7 +139,8 @@ class TransformersTorchFloor(Rule):
             what = f"transformers {tv} declares torch {row.spec} (in its torch extra), but torch {build.version} is installed"
         return Fail(
             what,
-            {"transformers": tv, "torch": build.version, "bound": row.spec, "effect": row.effect, "row": row.source},
+            {"transformers": tv, "torch": build.version, "bound": row.spec, "effect": row.effect, "row": row.source,
+             "confidence": row.confidence},
             fixes=_floor_fixes(ctx, build, row, "transformers"),
             severity=Severity.ERROR if enforced else Severity.WARNING,
         )

@@ -16,7 +16,7 @@ from packaging.version import Version
 
 from ftdoctor.findings import Fix
 from ftdoctor.matrix.model import TorchRelease, TorchVariant, cc_tuple
-from ftdoctor.rules.facts_view import CC, parse_version, python_version, visible_gpus, windows_driver
+from ftdoctor.rules.facts_view import CC, parse_version, physical_gpus, python_version, windows_driver
 
 # PyTorch's own wheel index: one folder per build variant (cu126, cu130, cpu, ...).
 TORCH_INDEX = "https://download.pytorch.org/whl"
@@ -38,10 +38,12 @@ class MachineNeeds:
 
 
 def machine_needs(facts, matrix) -> MachineNeeds:
-    gpus = visible_gpus(facts, matrix)
+    """Every GPU of the machine counts, not only those CUDA_VISIBLE_DEVICES lets this shell see: the build is
+    installed for the machine. A GPU on the PCI bus without a driver still asks for a CUDA build."""
+    gpus = physical_gpus(facts, matrix)
     d = facts.driver
     return MachineNeeds(
-        gpu=bool(gpus),
+        gpu=bool(gpus or d.pci_devices),
         ccs=tuple(sorted({g.cc for g in gpus if g.cc})),
         driver=parse_version(d.driver_version.value),
         driver_cuda=parse_version(d.cuda_driver_version.value),

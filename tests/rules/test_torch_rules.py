@@ -108,3 +108,14 @@ def test_torch_not_seeing_the_gpus_quotes_torch():
     facts = evolve(H100, **{"torch.cuda_available": False, "torch.warnings": ("CUDA initialization: something",)})
     f = finding(TorchSeesGpus, facts)
     assert f.severity == ERR and "CUDA initialization: something" in f.message
+
+
+def test_hidden_gpus_still_ask_for_a_cuda_build():
+    facts = evolve(without_torch(H100), **{"driver.cuda_visible_devices": "", "driver.visible_devices": ()})
+    assert "download.pytorch.org/whl/cu130" in text(finding(TorchInstalled, facts))
+
+
+def test_a_gpu_without_driver_still_asks_for_a_cuda_build():
+    facts = evolve(LAPTOP, **{"driver.pci_devices": machine("container-no-userspace").driver.pci_devices,
+                              "torch.cuda": None})
+    assert finding(TorchBuildUsesGpu, facts).severity == ERR

@@ -66,3 +66,18 @@ def test_scenario(path: Path):
     for code, words in (scenario.get("messages") or {}).items():
         for word in words:
             assert word in found[code].message, f"{code} message lacks {word!r}: {found[code].message}"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_json_of_every_machine_meets_the_published_schema(path: Path):
+    import json
+
+    import jsonschema
+
+    from ftdoctor.report import envelope
+    from ftdoctor.report.summary import exit_code
+
+    findings = list(_verdicts(yaml.safe_load(path.read_text(encoding="utf-8"))).values())
+    document = json.loads(envelope.envelope("check", exit_code(findings), envelope.findings_data(findings)))
+    schema = json.loads((HERE.parents[1] / "ftdoctor" / "report" / "result.schema.json").read_text())
+    jsonschema.validate(document, schema)
