@@ -11,7 +11,9 @@ from typing import Any
 
 from ftdoctor.errors import MatrixError
 from ftdoctor.matrix.images import ImageMatrix
+from ftdoctor.matrix.hf_stack import HfStackMatrix
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
+from ftdoctor.matrix.platforms import PlatformMatrix
 from ftdoctor.typed_data import DataError, from_plain
 
 # file name -> (Matrix field, row class)
@@ -20,6 +22,8 @@ FILES: dict[str, tuple[str, type]] = {
     "cuda.toml": ("cuda", CudaMatrix),
     "gpus.toml": ("gpus", GpuMatrix),
     "images.toml": ("images", ImageMatrix),
+    "hf_stack.toml": ("hf_stack", HfStackMatrix),
+    "platform.toml": ("platform", PlatformMatrix),
 }
 
 

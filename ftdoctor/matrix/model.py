@@ -12,6 +12,8 @@ from packaging.version import InvalidVersion, Version
 
 if TYPE_CHECKING:
     from ftdoctor.matrix.images import ImageMatrix
+    from ftdoctor.matrix.hf_stack import HfStackMatrix
+    from ftdoctor.matrix.platforms import PlatformMatrix
 
 MATRIX_SCHEMA = "ftdoctor-matrix/1"
 
@@ -218,3 +220,5 @@ class Matrix:
     cuda: CudaMatrix
     gpus: GpuMatrix
     images: ImageMatrix
+    hf_stack: HfStackMatrix
+    platform: PlatformMatrix

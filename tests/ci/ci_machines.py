@@ -71,7 +71,7 @@ def node(label: str = "node1", *, packages: dict[str, str] | None = None) -> Fac
             pci_status=Status.OK,
         ),
         toolkit=ToolkitFacts(status=Status.OK, nvcc_path="/usr/local/cuda/bin/nvcc", nvcc_version="12.8.93"),
-        system=SystemFacts(os="Linux", machine="x86_64", distro="Ubuntu 22.04.5 LTS", glibc_version="2.35"),
+        system=SystemFacts(os="Linux", machine="x86_64", distro="Ubuntu 22.04.5 LTS", glibc_version="2.35", shm_bytes=64 * 2**30),
         python=PythonEnvFacts(
             status=Status.OK, executable="/opt/venv/bin/python", version="3.11.13", implementation="CPython",
             kind="venv", distributions=dists(packages or PACKAGES),

@@ -107,7 +107,7 @@ def test_facts_hook_blocks_a_commit_of_a_broken_machine(tmp_path):
         commit(repo, tmp_path, "bad node")
     output = str(refused.value)
     assert "Failed" in output and "DRV100" in output
-    assert "an NVIDIA GPU is present but no NVIDIA driver answers" in output
+    assert "an NVIDIA GPU is present but no NVIDIA driver is loaded" in output
     assert len(git(repo, "log", "--oneline").stdout.splitlines()) == 1  # the bad commit was refused
 
 

@@ -51,7 +51,7 @@ def test_ignored_rule_in_junit(cli, project):
     suite = schema.to_dict(text)["testsuite"][0]
     (case,) = [c for c in suite["testcase"] if c["@name"].startswith("DRV100")]
     assert case["skipped"]["@message"] == f"ignored: {REASON}"
-    assert suite["@skipped"] == 1 and suite["@failures"] == 0
+    assert suite["@skipped"] >= 1 and suite["@failures"] == 0
 
 
 def test_ignored_rule_in_github_annotations(cli, project):
