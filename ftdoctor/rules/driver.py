@@ -42,8 +42,12 @@ class DriverPresent(Rule):
             return _wsl_without_driver(evidence)
         if d.pci_devices or d.dev_nodes:
             return _gpu_without_driver(ctx, evidence)
-        if d.pci_status != Status.OK and d.nvml.status == Status.UNKNOWN:
-            return Unknown(f"no driver answered and the PCI bus could not be read: {d.nvml.reason}", evidence)
+        if d.pci_status != Status.OK:
+            # a container without /sys, say: "no GPU" would be a guess
+            why = d.pci_reason or "the PCI bus could not be read"
+            return Unknown(
+                f"no NVIDIA driver answers, and whether this machine has an NVIDIA GPU cannot be told: {why}", evidence
+            )
         return Fail(
             "no NVIDIA driver and no NVIDIA GPU on this machine: fine-tuning here runs on the CPU only "
             "(tiny models, tests, LoRA dry runs); CUDA, bf16 on GPU, flash-attn, NCCL and 4-bit GPU kernels are unavailable",
