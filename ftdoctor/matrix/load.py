@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from ftdoctor.errors import MatrixError
+from ftdoctor.matrix.images import ImageMatrix
+from ftdoctor.matrix.hf_stack import HfStackMatrix
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
+from ftdoctor.matrix.platforms import PlatformMatrix
 from ftdoctor.typed_data import DataError, from_plain
 
 # file name -> (Matrix field, row class)
@@ -18,6 +21,9 @@ FILES: dict[str, tuple[str, type]] = {
     "torch.toml": ("torch", TorchMatrix),
     "cuda.toml": ("cuda", CudaMatrix),
     "gpus.toml": ("gpus", GpuMatrix),
+    "images.toml": ("images", ImageMatrix),
+    "hf_stack.toml": ("hf_stack", HfStackMatrix),
+    "platform.toml": ("platform", PlatformMatrix),
 }
 
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from ftdoctor.matrix.images import ImageMatrix
+    from ftdoctor.matrix.hf_stack import HfStackMatrix
+    from ftdoctor.matrix.platforms import PlatformMatrix
 
 MATRIX_SCHEMA = "ftdoctor-matrix/1"
 
@@ -213,3 +219,6 @@ class Matrix:
     torch: TorchMatrix
     cuda: CudaMatrix
     gpus: GpuMatrix
+    images: ImageMatrix
+    hf_stack: HfStackMatrix
+    platform: PlatformMatrix

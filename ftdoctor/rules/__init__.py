@@ -14,6 +14,11 @@ from ftdoctor.rules.base import Rule
 
 FAMILY_MODULES = (
     "ftdoctor.rules.driver",
+    "ftdoctor.rules.architecture",
+    "ftdoctor.rules.torch_build",
+    "ftdoctor.rules.toolkit",
+    "ftdoctor.rules.system",
+    "ftdoctor.rules.packages",
 )
 
 FAMILY_TITLES = {
@@ -23,6 +28,7 @@ FAMILY_TITLES = {
     "toolkit": "CUDA toolkit",
     "system": "System libraries",
     "packages": "Python packages",
+    "fleet": "Across the fleet",
 }
 
 

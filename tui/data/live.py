@@ -16,25 +16,24 @@ from types import ModuleType
 from ftdoctor import __version__
 from ftdoctor.facts.model import Facts
 from ftdoctor.findings import Finding
+from ftdoctor.probes.gather import NO_TORCH
 from ftdoctor.probes.host import Host
 from ftdoctor.tui.data.runners import Report, Runners
 from ftdoctor.tui.data.shell import run_in_shell
 from ftdoctor.tui.data.tasks import ProbeTask
 
-NO_TORCH = "torch was not imported (--no-torch): facts from its metadata only"
-
-
 def probe_tasks(host: Host, *, import_torch: bool = True) -> tuple[ProbeTask, ...]:
     from ftdoctor.probes import driver, env_vars, python_env, system, toolkit
+
+    def system_and_env(facts: Facts) -> dict:
+        loaded = facts.python.libstdcxx_path  # the libstdc++ the diagnosed interpreter really loads
+        return {"system": system.probe(host, loaded_libstdcxx=loaded), "env": env_vars.probe(host)}
 
     return (
         ProbeTask("driver", "NVIDIA driver and GPUs", ("driver",), lambda facts: {"driver": driver.probe(host)}),
         ProbeTask("toolkit", "CUDA toolkit", ("toolkit",), lambda facts: {"toolkit": toolkit.probe(host)}),
-        ProbeTask(
-            "system", "system libraries and environment", ("system", "env"),
-            lambda facts: {"system": system.probe(host), "env": env_vars.probe(host)},
-        ),
         ProbeTask("python", "Python packages", ("python",), lambda facts: {"python": python_env.probe(host)}),
+        ProbeTask("system", "system libraries and environment", ("system", "env"), system_and_env, ("python",)),
         ProbeTask(
             "torch", "torch, imported in a subprocess" if import_torch else "torch, from its metadata",
             ("torch",), _torch_task(host, import_torch), needs=("python",),
