@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ftdoctor.rules.settings import FAIL_ON
 
     source = parser.add_argument_group("what to judge")
-    source.add_argument("--facts", metavar="FILE", help="judge a saved snapshot instead of this machine")
+    source.add_argument("snapshots", nargs="*", metavar="FACTS.json", help="judge a saved snapshot (same as --facts)")
+    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot instead of this machine")
     source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment")
     source.add_argument("--no-torch", action="store_true", help="do not import torch (torch facts from metadata)")
     source.add_argument("--label", default="", help="a name for this machine, stored in saved facts")
@@ -59,13 +60,25 @@ def build_app(args: argparse.Namespace, settings):
     from ftdoctor.tui.data import live
     from ftdoctor.tui.data.runners import Origin
 
-    if args.facts:
+    path = _snapshot(args)
+    if path:
         from ftdoctor.facts import serialize
 
-        facts = serialize.load(args.facts)
-        return make_app(live.runners(settings), Origin.snapshot(args.facts, facts), facts)
+        facts = serialize.load(path)
+        return make_app(live.runners(settings), Origin.snapshot(path, facts), facts)
     tasks = live.probe_tasks(_host(args.python), import_torch=not args.no_torch)
     return make_app(live.runners(settings, tasks), Origin.this_machine(), live.blank_facts(args.label))
+
+
+def _snapshot(args: argparse.Namespace) -> str | None:
+    """The one snapshot to show (from --facts or a positional path), or None for this machine."""
+    from ftdoctor.errors import UsageError
+
+    paths = list(args.facts or []) + list(args.snapshots or [])
+    if getattr(args, "facts_dir", None) or len(paths) > 1:
+        raise UsageError("the app shows one machine; several snapshots were given",
+                         hint="use `ftdoctor check` to judge several, or open them one by one with o in the app")
+    return paths[0] if paths else None
 
 
 def _host(python: str | None):

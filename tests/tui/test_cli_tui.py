@@ -46,3 +46,10 @@ def test_textual_loads_only_when_the_app_runs():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("args", [("tui", "a.json", "--facts", "b.json"), ("check", "--tui", "--facts-dir", ".")])
+def test_the_app_shows_one_machine(cli, args):
+    result = cli(*args)
+    assert result.returncode == 3
+    assert "the app shows one machine; several snapshots were given" in result.stderr

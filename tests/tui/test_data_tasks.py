@@ -96,7 +96,7 @@ def test_state_waits_per_section_and_judges_each_answer():
 
 def test_a_family_waits_for_the_sections_it_reads_and_an_unknown_one_for_all():
     state = CheckState(Facts(), waiting=frozenset({"torch"}))
-    assert state.sections_of("driver") == {"driver"}
+    assert state.sections_of("driver") == {"driver", "system"}
     assert "torch" in state.sections_of("architecture")
     assert "torch" in state.sections_of("flash-attn")  # not in the table: waits for everything
 
@@ -104,7 +104,7 @@ def test_a_family_waits_for_the_sections_it_reads_and_an_unknown_one_for_all():
 def test_tasks_for_a_family_are_the_ones_feeding_its_sections():
     tasks = tuple(ProbeTask(n, n, (n,), lambda f: {}) for n in ("driver", "toolkit", "python", "torch"))
     assert [t.name for t in tasks_for("driver", tasks)] == ["driver"]
-    assert [t.name for t in tasks_for("toolkit", tasks)] == ["toolkit", "torch"]
+    assert [t.name for t in tasks_for("toolkit", tasks)] == ["toolkit", "python", "torch"]
     assert [t.name for t in tasks_for("flash-attn", tasks)] == ["driver", "toolkit", "python", "torch"]
     assert [t.name for t in tasks_for(None, tasks)] == ["driver", "toolkit", "python", "torch"]
 

@@ -164,3 +164,22 @@ async def test_the_root_shows_the_machine():
         text = detail_text(app)
     assert "NVIDIA GeForce RTX 5090 (sm_120, 31 GiB)" in text
     assert "570.133.07, supports CUDA ≤ 12.8 (from nvml)" in text
+
+
+async def test_real_rules_on_a_recorded_machine():
+    """The real judge on a recorded RTX 5090 with a cu126 torch: the app opens on the one error and its fix."""
+    from pathlib import Path
+
+    from ftdoctor.facts import serialize
+    from ftdoctor.rules.settings import Settings
+    from ftdoctor.tui.data import live
+
+    path = Path(__file__).parent.parent / "machines" / "rtx5090-cu126.json"
+    box = serialize.load(path)
+    app = make_app(live.runners(Settings()), Origin.snapshot(path, box), box)
+    async with app.run_test(size=SIZE) as pilot:
+        assert current_code(app) == "ARC200"
+        assert "no kernel for GPU 0 (NVIDIA GeForce RTX 5090, sm_120)" in detail_text(app)
+        assert app.main.detail.highlighted[1].endswith("torch==2.7.1+cu128 --index-url https://download.pytorch.org/whl/cu128")
+        await pilot.press("n")
+        assert current_code(app) == "ARC200"  # the only problem: n wraps onto it

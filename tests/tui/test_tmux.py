@@ -93,8 +93,8 @@ def test_the_real_app_browses_a_saved_snapshot_and_quits_with_checks_exit_code(t
     terminal = Terminal(ftdoctor("tui", "--facts", str(laptop_facts)), tmp_path)
     try:
         terminal.wait_for(
-            "snapshot laptop.json (laptop)",
-            "! NVIDIA driver · 1 warning",
+            "snapshot laptop.json (laptop)",  # the header
+            "! DRV100",
             "no NVIDIA driver and no NVIDIA GPU on this machine",  # the detail of the first problem
             "$ ftdoctor check --facts gpu-box.json",  # its fix commands
             "Quit",

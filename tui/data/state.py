@@ -13,15 +13,16 @@ from ftdoctor.tui.data.tasks import ProbeTask, TaskEvent, TaskFailed, TaskFinish
 
 Judge = Callable[[Facts], Sequence[Finding]]
 
-# Which facts each rule family reads, so that a family's findings wait for exactly the probes they need
-# and "re-run this check" re-probes only those. A family missing here waits for every probe.
+# Which facts each rule family reads (directly or through `rules.facts_view`), so that a family's findings
+# wait for the probes they need and "re-run this check" re-probes only those. Erring wide only delays a
+# family; a family missing here waits for every probe.
 FAMILY_SECTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "driver": ("driver",),
-    "architecture": ("driver", "torch"),
-    "torch": ("torch", "driver", "python"),
-    "toolkit": ("toolkit", "torch"),
-    "system": ("system", "env", "python", "torch"),
-    "packages": ("python", "torch"),
+    "driver": ("driver", "system"),
+    "architecture": ("driver", "torch", "python", "system", "env"),
+    "torch": ("torch", "driver", "python", "system"),
+    "toolkit": ("toolkit", "torch", "python", "env"),
+    "system": ("system", "env", "python", "torch", "driver"),
+    "packages": ("python", "torch", "driver", "system"),
 })
 
 

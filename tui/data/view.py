@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ftdoctor.findings import Finding, Severity, worst
 from ftdoctor.report.terminal import UNICODE_MARKS, WORDS, Style, summary_line
+from ftdoctor.report.terminal import _group as terminal_group  # the same families, in the same order
 from ftdoctor.tui.data.state import CheckState
 
 SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO, Severity.OK, Severity.SKIPPED)
@@ -96,13 +97,10 @@ class FamilyView:
 
 
 def families(state: CheckState, flt: Filter, titles: Mapping[str, str]) -> tuple[FamilyView, ...]:
-    """The families to show, in the order their rules ran. A family waiting for a probe shows no findings:
-    judged on half the facts they could be wrong."""
-    grouped: dict[str, list[Finding]] = {}
-    for finding in state.findings:
-        grouped.setdefault(finding.family, []).append(finding)
+    """The families to show, in `ftdoctor check`'s order (the registry's). A family waiting for a probe shows
+    no findings: judged on half the facts they could be wrong."""
     views = []
-    for family, items in grouped.items():
+    for family, items in terminal_group(list(state.findings), dict(titles)).items():
         title = titles.get(family, family)
         sections = state.sections_of(family)
         waiting = tuple(sorted(sections & state.waiting))
