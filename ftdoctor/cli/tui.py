@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     source = parser.add_argument_group("what to judge")
     source.add_argument("snapshots", nargs="*", metavar="FACTS.json", help="judge a saved snapshot (same as --facts)")
-    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot instead of this machine")
+    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot, not this machine")
     source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment")
     source.add_argument("--no-torch", action="store_true", help="do not import torch (torch facts from metadata)")
     source.add_argument("--label", default="", help="a name for this machine, stored in saved facts")

@@ -64,7 +64,8 @@ def test_explain_plugs_in_through_its_library_api_when_the_build_has_it(monkeypa
     monkeypatch.setitem(sys.modules, "ftdoctor.explain", module)
     report = live.explain_runner()("a log", Facts(label="here"))
     assert report.findings == (oom,)
-    assert report.notes == ("read 3 lines (utf-8, undecodable bytes replaced)", "1 diagnosis(es), the most likely first")
+    assert report.notes == ("read 3 lines (utf-8, undecodable bytes replaced)",
+                            "1 diagnosis(es), the most likely first")
     assert calls == [("a log", Facts(label="here"), "live")]
 
 

@@ -13,9 +13,9 @@ from ftdoctor.tui.data.state import CheckState, recheck, tasks_for
 from ftdoctor.tui.data.tasks import ProbeTask, TaskFailed, TaskFinished, TaskStarted, apply_patch, run_tasks
 
 
-def collect(tasks, facts=Facts(), **kwargs):
+def collect(tasks, facts=None, **kwargs):
     events = []
-    final = run_tasks(tasks, facts, events.append, **kwargs)
+    final = run_tasks(tasks, facts or Facts(), events.append, **kwargs)
     return final, events
 
 

@@ -16,8 +16,8 @@ STATE = CheckState.judged(facts(), judge)
 FINDINGS = {f.code: f for f in STATE.findings}
 
 
-def labels(state=STATE, flt=Filter()):
-    return [v.label() for v in families(state, flt, TITLES)]
+def labels(state=STATE, flt=None):
+    return [v.label() for v in families(state, flt or Filter(), TITLES)]
 
 
 def test_families_keep_rule_order_with_the_worst_mark_and_counts():
@@ -66,7 +66,8 @@ def test_step_problem_walks_errors_and_warnings_and_wraps():
 
 def test_summary_uses_checks_words_and_says_when_probes_are_still_answering():
     assert summary(STATE) == "✗ Problems found: 1 error, 2 warnings, 2 ok, 1 info, 1 skipped"
-    assert summary(replace(STATE, waiting=frozenset({"driver"}))) == "Probing… so far: 0 errors, 0 warnings, 0 ok, 0 info, 1 skipped"
+    waiting = replace(STATE, waiting=frozenset({"driver"}))
+    assert summary(waiting) == "Probing… so far: 0 errors, 0 warnings, 0 ok, 0 info, 1 skipped"
     assert summary(CheckState(Facts())) == "✓ No problems found: 0 errors, 0 warnings, 0 ok, 0 info, 0 skipped"
 
 

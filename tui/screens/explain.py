@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Static, TextArea
@@ -13,7 +12,7 @@ from ftdoctor.errors import InputFileError
 from ftdoctor.facts.model import Facts
 from ftdoctor.tui.data.runners import Report, Runners
 from ftdoctor.tui.dialogs.ask_path import AskPathDialog
-from ftdoctor.tui.screens.side import ICON, SideScreen, failure_text
+from ftdoctor.tui.screens.side import ICON, SideScreen
 from ftdoctor.tui.widgets.report_pane import ReportPane
 
 TAIL_BYTES = 2 * 1024 * 1024  # a training log's cause is at its end; `ftdoctor explain LOG` reads it all
@@ -67,23 +66,11 @@ class ExplainScreen(SideScreen):
         if not text.strip():
             self.notify("The log is empty: paste one or open one with ctrl+o.", severity="warning")
             return
-        self._say("explaining…")
-        self.diagnose(text)
-
-    def _say(self, text: str) -> None:
-        self.query_one("#side-message", Static).update(text)
-
-    @work(thread=True, exclusive=True, group="explain")
-    def diagnose(self, text: str) -> None:
-        try:
-            report = self._runner(text, self._facts)
-        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a dead app
-            self.app.call_from_thread(self._say, failure_text(exc))
-            return
-        self.app.call_from_thread(self._show, report)
+        self.say("explaining…")
+        self.run_runner(lambda: self._runner(text, self._facts), self._show)
 
     def _show(self, report: Report) -> None:
-        self._say(HINT)
+        self.say(HINT)
         pane = self.query_one(ReportPane)
         pane.display = True
         pane.show_report(report, "diagnosis")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Static, TextArea
 
 from ftdoctor.facts.model import Facts
 from ftdoctor.tui.data.runners import Lockfile, Runners
-from ftdoctor.tui.screens.side import ICON, SideScreen, failure_text
+from ftdoctor.tui.screens.side import ICON, SideScreen
 
 
 class LockfileScreen(SideScreen):
@@ -31,26 +30,14 @@ class LockfileScreen(SideScreen):
     def on_mount(self) -> None:
         self.query_one(TextArea).display = False
         if self._runner is None:
-            self._say(self.unavailable)
+            self.say(self.unavailable)
         else:
-            self._say("resolving the lockfile for these facts…")
-            self.resolve()
-
-    def _say(self, text: str) -> None:
-        self.query_one("#side-message", Static).update(text)
-
-    @work(thread=True, exclusive=True, group="lockfile")
-    def resolve(self) -> None:
-        try:
-            lockfile = self._runner(self._facts)
-        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a dead app
-            self.app.call_from_thread(self._say, failure_text(exc))
-            return
-        self.app.call_from_thread(self._show, lockfile)
+            self.say("resolving the lockfile for these facts…")
+            self.run_runner(lambda: self._runner(self._facts), self._show)
 
     def _show(self, lockfile: Lockfile) -> None:
         self.lockfile = lockfile
-        self._say(f"{lockfile.name} (c copies it; ftdoctor lock writes it)")
+        self.say(f"{lockfile.name} (c copies it; ftdoctor lock writes it)")
         area = self.query_one(TextArea)
         area.load_text(lockfile.text)
         area.display = True

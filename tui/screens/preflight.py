@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Input, Static
 
 from ftdoctor.facts.model import Facts
 from ftdoctor.tui.data.runners import Report, Runners
-from ftdoctor.tui.screens.side import ICON, SideScreen, failure_text
+from ftdoctor.tui.screens.side import ICON, SideScreen
 from ftdoctor.tui.widgets.report_pane import ReportPane
 
 HINT = "The path of a training config (YAML, Axolotl keys); enter runs the preflight. escape: back."
@@ -44,23 +43,12 @@ class PreflightScreen(SideScreen):
         if not event.value.strip():
             self.notify("Give the path of a training config.", severity="warning")
             return
-        self._say(f"preflighting {event.value.strip()}…")
-        self.preflight(Path(event.value.strip()).expanduser())
-
-    def _say(self, text: str) -> None:
-        self.query_one("#side-message", Static).update(text)
-
-    @work(thread=True, exclusive=True, group="preflight")
-    def preflight(self, path: Path) -> None:
-        try:
-            report = self._runner(path, self._facts)
-        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a dead app
-            self.app.call_from_thread(self._say, failure_text(exc))
-            return
-        self.app.call_from_thread(self._show, path, report)
+        path = Path(event.value.strip()).expanduser()
+        self.say(f"preflighting {path}…")
+        self.run_runner(lambda: self._runner(path, self._facts), lambda report: self._show(path, report))
 
     def _show(self, path: Path, report: Report) -> None:
-        self._say(f"preflight of {path} · enter another path to preflight it · escape: back")
+        self.say(f"preflight of {path} · enter another path to preflight it · escape: back")
         pane = self.query_one(ReportPane)
         pane.display = True
         pane.show_report(report, str(path))

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from textual import work
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Static
 
 from ftdoctor.errors import FtdoctorError
 from ftdoctor.tui.data.runners import UNAVAILABLE
@@ -18,6 +23,19 @@ class SideScreen(Screen[None]):
     @property
     def unavailable(self) -> str:
         return UNAVAILABLE[self.FEATURE]
+
+    def say(self, text: str) -> None:
+        self.query_one("#side-message", Static).update(text)
+
+    @work(thread=True, exclusive=True, group="side")
+    def run_runner(self, call: Callable[[], Any], show: Callable[[Any], None]) -> None:
+        """Run the feature off the UI thread; its answer goes to `show`, its failure to the message line."""
+        try:
+            answer = call()
+        except Exception as exc:  # noqa: BLE001 - shown on the screen, never a dead app
+            self.app.call_from_thread(self.say, failure_text(exc))
+            return
+        self.app.call_from_thread(show, answer)
 
 
 def failure_text(exc: BaseException) -> str:
