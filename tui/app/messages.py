@@ -30,14 +30,6 @@ class ProbeFailed(ProbeMessage):
     event: TaskFailed
 
 
-class ProbesDone(Message):
-    """Every task of one run has answered or failed (or the run was stopped)."""
-
-    def __init__(self, group: str) -> None:
-        super().__init__()
-        self.group = group
-
-
 MESSAGES = {TaskStarted: ProbeStarted, TaskFinished: ProbeFinished, TaskFailed: ProbeFailed}
 
 
