@@ -53,6 +53,7 @@ class FixRunScreen(ModalScreen[CheckState | None]):
         self.result_state: CheckState | None = None
         self.finished = False
         self._stopping = False
+        self._rechecking = False  # set by the worker: from then on escape has no command to stop
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -76,6 +77,7 @@ class FixRunScreen(ModalScreen[CheckState | None]):
         ran = self._run_steps(should_stop)
         state = None
         if ran:
+            self._rechecking = True
             self.post_message(self.Status("probing again to see what changed…"))
             state = self._recheck(self._report_probe, lambda: worker.is_cancelled)
         self.post_message(self.Done(state))
@@ -136,6 +138,8 @@ class FixRunScreen(ModalScreen[CheckState | None]):
     def action_stop_or_close(self) -> None:
         if self.finished:
             self.dismiss(self.result_state)
+        elif self._rechecking:  # a half-done re-check would leave sections unprobed: let it finish
+            self.query_one("#fix-status", Static).update("probing again; this closes with esc once they answer")
         elif not self._stopping:
             self._stopping = True
             self.query_one("#fix-status", Static).update("cancelling: stopping the running command…")

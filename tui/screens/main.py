@@ -275,8 +275,8 @@ class MainScreen(Screen[None]):
         if not yes:
             self.notify("Cancelled: nothing ran.")
             return
-        check = partial(recheck, self.state, self.runners.probes, self.runners.judge)
-        screen = FixRunScreen(plan, self.runners.run_step, lambda emit, stop: check(emit, stop), self.state.findings)
+        check = partial(recheck, self.state, self.runners.probes, self.runners.judge)  # (emit, should_stop) -> state
+        screen = FixRunScreen(plan, self.runners.run_step, check, self.state.findings)
         self.app.push_screen(screen, partial(self._fixed, self.state.findings))
 
     def _fixed(self, before: tuple[Finding, ...], after: CheckState | None) -> None:
@@ -309,6 +309,7 @@ class MainScreen(Screen[None]):
         self.state = CheckState.judged(facts, self.runners.judge)
         self.sub_title = self.origin.label
         self.redraw()
+        self._first_problem()
         self.notify(f"Judging {self.origin.label}.")
 
     def action_save_facts(self) -> None:
