@@ -87,3 +87,12 @@ def test_while_probing_only_families_whose_probes_answered_are_counted():
     state = replace(STATE, waiting=frozenset({"torch"}))
     assert {f.family for f in state.settled} == {"driver"}  # every other family reads torch
     assert summary(state) == "Probing… so far: 0 errors, 0 warnings, 2 ok, 0 info, 0 skipped"
+
+
+def test_rewordings_are_listed_apart_from_severity_changes():
+    after = judge(facts(env={"TORCH_FIXED": "yes"}))
+    reworded = [replace(f, message=f.message + " (in 1.4 s)") if f.code == "DRV110" else f for f in after]
+    sections = changes.report_lines(changes.changes(STATE.findings, reworded))
+    assert [heading for heading, _ in sections] == ["What changed:", "Same severity, new message:"]
+    assert sections[1][1] == ["DRV110 ✓ ok → ✓ ok  driver 570.133.07 supports CUDA ≤ 12.8; torch needs 12.1 (in 1.4 s)"]
+    assert changes.report_lines([]) == []

@@ -50,6 +50,14 @@ def changes(before: Sequence[Finding], after: Sequence[Finding]) -> list[Change]
     return result
 
 
+def report_lines(found: Sequence[Change]) -> list[tuple[str, list[str]]]:
+    """Severity changes first; findings that only reworded their message (a timing, a version) after them."""
+    moved = [c.line() for c in found if c.direction != "reworded"]
+    reworded = [c.line() for c in found if c.direction == "reworded"]
+    sections = [("What changed:", moved), ("Same severity, new message:", reworded)]
+    return [(heading, lines) for heading, lines in sections if lines]
+
+
 def summary(found: Sequence[Change], total: int) -> str:
     if not found:
         return f"Nothing changed: all {total} findings are as they were."

@@ -124,10 +124,8 @@ class FixRunScreen(ModalScreen[CheckState | None]):
             status.update("nothing ran, so nothing was probed again")
             return
         found = changes.changes(self._before, state.findings)
-        self.log_widget.write_line("")
-        self.log_widget.write_line("What changed:")
-        for change in found:
-            self.log_widget.write_line(f"  {change.line()}")
+        for heading, lines in changes.report_lines(found):
+            self.log_widget.write_lines(["", heading, *(f"  {line}" for line in lines)])
         status.update(changes.summary(found, len(state.findings)))
         self.log_widget.write_line(changes.summary(found, len(state.findings)))
 
