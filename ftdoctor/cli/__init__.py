@@ -23,6 +23,7 @@ class Command:
 COMMANDS = (
     Command("check", "ftdoctor.cli.check", "probe this machine (or a saved snapshot) and judge it"),
     Command("compare", "ftdoctor.cli.compare", "compare the saved facts of several machines (the nodes of a cluster)"),
+    Command("tui", "ftdoctor.cli.tui", "browse the findings and fixes in a terminal app"),
 )
 
 EXIT_CODES = """exit codes:

@@ -45,10 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--save-facts", metavar="FILE", help="write the snapshot to FILE (JSON)")
     source.add_argument("--force", action="store_true", help="let --save-facts replace an existing file")
     parser.add_argument("--list-rules", action="store_true", help="print every rule and exit")
+    parser.add_argument("--tui", action="store_true", help="browse the findings in the terminal app (`ftdoctor tui`)")
     add_output_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.tui:
+        from ftdoctor.cli import tui
+
+        return tui.run(args)
     gathering = None if args.facts or args.list_rules else _start_gathering(args)
     try:
         return _judge(args, gathering)

@@ -1,0 +1,90 @@
+"""`ftdoctor tui` (and `ftdoctor check --tui`): the findings in a terminal app, probed live or from a snapshot."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DESCRIPTION = """Browse the findings in a terminal app: a tree of findings by family, the evidence and fixes of each,
+probes running in the background, fixes copied or run (after confirmation) and re-checked. Press ? in the
+app for the keys."""
+
+EPILOG = """examples:
+  ftdoctor tui                     probe this machine and browse the findings
+  ftdoctor tui --facts box.json    browse the findings of a saved snapshot (another machine)
+  ftdoctor check --tui             the same as `ftdoctor tui`, with check's options
+
+exit codes (for the findings on screen when you quit):
+  0  no problem found
+  1  warnings (with --fail-on warning, the default)
+  2  errors
+  3  ftdoctor could not run (bad input, unreadable file, not a terminal)"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ftdoctor.rules.settings import FAIL_ON
+
+    source = parser.add_argument_group("what to judge")
+    source.add_argument("snapshots", nargs="*", metavar="FACTS.json", help="judge a saved snapshot (same as --facts)")
+    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot, not this machine")
+    source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment")
+    source.add_argument("--no-torch", action="store_true", help="do not import torch (torch facts from metadata)")
+    source.add_argument("--label", default="", help="a name for this machine, stored in saved facts")
+    rules = parser.add_argument_group("rules")
+    rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes")
+    rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes")
+    rules.add_argument("--fail-on", choices=FAIL_ON, default=None, help="lowest severity that fails the exit code")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ftdoctor.errors import UsageError
+    from ftdoctor.report.output import split_codes
+    from ftdoctor.report.summary import exit_code
+    from ftdoctor.rules.settings import load_settings
+
+    if getattr(args, "save_facts", None):
+        raise UsageError("--save-facts does not combine with --tui", hint="press s in the app to save the facts")
+    settings = load_settings().merged(
+        select=split_codes(args.select), ignore=split_codes(args.ignore), fail_on=args.fail_on
+    )
+    app = build_app(args, settings)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the app needs an interactive terminal", hint="use `ftdoctor check` (or --json) for text")
+    app.run()
+    return exit_code(list(app.findings), settings.fail_on)
+
+
+def build_app(args: argparse.Namespace, settings):
+    from ftdoctor.tui.app.app import make_app
+    from ftdoctor.tui.data import live
+    from ftdoctor.tui.data.runners import Origin
+
+    path = _snapshot(args)
+    if path:
+        from ftdoctor.facts import serialize
+
+        facts = serialize.load(path)
+        return make_app(live.runners(settings), Origin.snapshot(path, facts), facts)
+    tasks = live.probe_tasks(_host(args.python), import_torch=not args.no_torch)
+    return make_app(live.runners(settings, tasks), Origin.this_machine(), live.blank_facts(args.label))
+
+
+def _snapshot(args: argparse.Namespace) -> str | None:
+    """The one snapshot to show (from --facts or a positional path), or None for this machine."""
+    from ftdoctor.errors import UsageError
+
+    paths = list(args.facts or []) + list(args.snapshots or [])
+    if getattr(args, "facts_dir", None) or len(paths) > 1:
+        raise UsageError("the app shows one machine; several snapshots were given",
+                         hint="use `ftdoctor check` to judge several, or open them one by one with o in the app")
+    return paths[0] if paths else None
+
+
+def _host(python: str | None):
+    from ftdoctor.errors import UsageError
+    from ftdoctor.probes.host import Host
+
+    if python and not Path(python).exists():
+        raise UsageError("no such interpreter", where=python, hint="give the path of a python executable")
+    return Host.from_environment(python=python)

@@ -1,0 +1,1 @@
+"""View models and the runners seam: plain data and functions, no Textual, so tests need no terminal."""

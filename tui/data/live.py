@@ -1,0 +1,121 @@
+"""The real runners: ftdoctor's own probes, rules and matrix, for this machine or a saved snapshot.
+
+The probe tasks are the steps of `ftdoctor.probes.gather.gather`, one task each, so the app can show each
+probe answer as it comes; a test holds the two to the same facts. The features other parts of ftdoctor
+bring (smoke tests, lockfiles, log diagnosis, config preflight) are plugged in here when they exist: until
+then their runner is None and the app says the feature is not in this build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from importlib import import_module
+from types import ModuleType
+
+from ftdoctor import __version__
+from ftdoctor.facts.model import Facts
+from ftdoctor.findings import Finding
+from ftdoctor.probes.gather import NO_TORCH
+from ftdoctor.probes.host import Host
+from ftdoctor.tui.data.runners import Report, Runners
+from ftdoctor.tui.data.shell import run_in_shell
+from ftdoctor.tui.data.tasks import ProbeTask
+
+def probe_tasks(host: Host, *, import_torch: bool = True) -> tuple[ProbeTask, ...]:
+    from ftdoctor.probes import driver, env_vars, python_env, system, toolkit
+
+    def system_and_env(facts: Facts) -> dict:
+        loaded = facts.python.libstdcxx_path  # the libstdc++ the diagnosed interpreter really loads
+        return {"system": system.probe(host, loaded_libstdcxx=loaded), "env": env_vars.probe(host)}
+
+    return (
+        ProbeTask("driver", "NVIDIA driver and GPUs", ("driver",), lambda facts: {"driver": driver.probe(host)}),
+        ProbeTask("toolkit", "CUDA toolkit", ("toolkit",), lambda facts: {"toolkit": toolkit.probe(host)}),
+        ProbeTask("python", "Python packages", ("python",), lambda facts: {"python": python_env.probe(host)}),
+        ProbeTask("system", "system libraries and environment", ("system", "env"), system_and_env, ("python",)),
+        ProbeTask(
+            "torch", "torch, imported in a subprocess" if import_torch else "torch, from its metadata",
+            ("torch",), _torch_task(host, import_torch), needs=("python",),
+        ),
+    )
+
+
+def _torch_task(host: Host, import_torch: bool) -> Callable[[Facts], dict]:
+    from ftdoctor.probes import torch_probe
+
+    def run(facts: Facts) -> dict:
+        dist = facts.distribution("torch")
+        if import_torch and dist is not None:
+            return {"torch": torch_probe.finish(torch_probe.start(host), dist)}
+        return {"torch": torch_probe.from_metadata(dist, NO_TORCH)}
+
+    return run
+
+
+def blank_facts(label: str = "") -> Facts:
+    """The snapshot before any probe answered: only who collected it and when."""
+    return Facts(
+        ftdoctor_version=__version__,
+        collected_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        label=label,
+    )
+
+
+def judge_with(settings) -> Callable[[Facts], list[Finding]]:
+    """ftdoctor's rules and matrix, loaded once, with the user's select/ignore settings."""
+    from ftdoctor.matrix import load_matrix
+    from ftdoctor.rules import all_rules
+    from ftdoctor.rules.base import Context
+    from ftdoctor.rules.engine import judge
+
+    rules, matrix = all_rules(), load_matrix()
+    return lambda facts: judge(rules, Context(facts=facts, matrix=matrix, settings=settings))
+
+
+def runners(settings, probes: tuple[ProbeTask, ...] = ()) -> Runners:
+    from ftdoctor.rules import FAMILY_TITLES
+
+    return Runners(
+        judge=judge_with(settings),
+        titles=FAMILY_TITLES,
+        probes=probes,
+        run_step=run_in_shell,
+        verify=None,  # seam: smoke tests (`check --verify`) as probe tasks
+        explain=explain_runner(),
+        preflight=None,  # seam: `ftdoctor train --dry-run` on a config
+        lockfile=None,  # seam: the lockfile `ftdoctor lock` would write for these facts
+    )
+
+
+def explain_runner() -> Callable[[str, Facts | None], Report] | None:
+    """`ftdoctor explain`'s diagnosis of a log's text, through its library API, when this build has it."""
+    explain = _feature("ftdoctor.explain")
+    if explain is None:
+        return None
+
+    def run(text: str, facts: Facts | None) -> Report:
+        result = explain.explain_text(text, facts=facts, facts_source="live" if facts is not None else None)
+        return Report(tuple(explain.as_findings(result)), {"explain": "Diagnosis"}, _explain_notes(result))
+
+    return run
+
+
+def _explain_notes(result) -> tuple[str, ...]:
+    read = result.read
+    lines = f"read {read.lines} lines ({read.encoding}{', undecodable bytes replaced' if read.replaced else ''})"
+    if result.found:
+        return (lines, f"{len(result.diagnoses)} diagnosis(es), the most likely first")
+    last = result.last_error
+    return (lines, "no known cause" + (f"; the last error-looking line ({last.line}): {last.text}" if last else ""))
+
+
+def _feature(name: str) -> ModuleType | None:
+    """A part of ftdoctor that other builds may lack: the module, or None when it is not installed.
+    Any other import failure inside it is a bug and propagates."""
+    try:
+        return import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise

@@ -1,0 +1,127 @@
+"""The seam between the app and the rest of ftdoctor: everything the app does to a machine goes through a
+`Runners` value given to the app factory. Tests pass their own; `live.py` builds the real ones.
+
+A runner that is None is a feature this build of ftdoctor does not have: the app says so, in words, and
+never shows a made-up result in its place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ftdoctor.facts.model import Facts
+from ftdoctor.findings import Finding, Fix
+from ftdoctor.tui.data.tasks import ProbeTask
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    command: str  # run exactly as shown, by `/bin/sh -c`
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    title: str
+    steps: tuple[PlanStep, ...]
+    notes: tuple[str, ...] = ()  # shown above the commands: what will change, what it will not touch
+
+
+@dataclass(frozen=True)
+class StepResult:
+    command: str
+    returncode: int | None
+    elapsed_s: float
+    signal: str | None = None
+    cancelled: bool = False
+    start_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.cancelled and self.start_error is None
+
+    def describe(self) -> str:
+        if self.start_error:
+            return f"could not start: {self.start_error}"
+        if self.cancelled:
+            return "cancelled (its processes were stopped)"
+        if self.signal:
+            return f"killed by {self.signal}"
+        return "succeeded" if self.returncode == 0 else f"failed with exit status {self.returncode}"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Findings that come from somewhere other than this machine's probes: a log's diagnosis, a config's
+    preflight. `notes` are lines shown above them (the memory estimate, "no known cause")."""
+
+    findings: tuple[Finding, ...]
+    titles: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lockfile:
+    name: str  # the file name ftdoctor would write
+    text: str
+
+
+OnOutput = Callable[[str], None]
+ShouldStop = Callable[[], bool]
+
+
+def plan_from_fix(finding: Finding, fix: Fix, facts: Facts) -> FixPlan:
+    """A finding's fix as a plan: its commands, in order, exactly as the rule wrote them."""
+    return FixPlan(title=f"{finding.code}: {fix.summary}", steps=tuple(PlanStep(command) for command in fix.commands))
+
+
+@dataclass(frozen=True)
+class Runners:
+    judge: Callable[[Facts], Sequence[Finding]]
+    titles: Mapping[str, str] = field(default_factory=dict)  # family -> title
+    probes: tuple[ProbeTask, ...] = ()  # empty: a saved snapshot, nothing to probe again
+    fix_plan: Callable[[Finding, Fix, Facts], FixPlan] = plan_from_fix
+    run_step: Callable[[PlanStep, OnOutput, ShouldStop], StepResult] | None = None
+    verify: tuple[ProbeTask, ...] | None = None  # smoke tests, `check --verify`
+    explain: Callable[[str, Facts | None], Report] | None = None  # a log's text -> diagnoses
+    preflight: Callable[[Path, Facts], Report] | None = None  # a training config -> findings + estimate
+    lockfile: Callable[[Facts], Lockfile] | None = None  # the lockfile `ftdoctor lock` would write
+
+
+# What the app says for a runner this build lacks: the feature, and the command that brings it.
+UNAVAILABLE: Mapping[str, str] = {
+    "verify": "Smoke tests (`ftdoctor check --verify`) are not in this build of ftdoctor.",
+    "explain": "Log diagnosis (`ftdoctor explain`) is not in this build of ftdoctor.",
+    "preflight": "Config preflight (`ftdoctor train --dry-run`) is not in this build of ftdoctor.",
+    "lockfile": "The lockfile view (`ftdoctor lock`) is not in this build of ftdoctor.",
+    "run_step": "Running fixes is not available here: copy the commands with c and run them yourself.",
+}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What is being judged: this machine (probed live) or a saved snapshot of some machine."""
+
+    live: bool
+    label: str  # "this machine", "snapshot gpu-box.json (node-3)"
+
+    @classmethod
+    def this_machine(cls) -> Origin:
+        return cls(live=True, label="this machine")
+
+    @classmethod
+    def snapshot(cls, path: str | Path, facts: Facts) -> Origin:
+        named = f" ({facts.label})" if facts.label else ""
+        return cls(live=False, label=f"snapshot {Path(path).name}{named}")
+
+
+@dataclass(frozen=True)
+class AppInputs:
+    """Everything the app starts from. With `facts` and no probes, the app judges them and probes nothing."""
+
+    runners: Runners
+    origin: Origin
+    facts: Facts = field(default_factory=Facts)
+    findings: tuple[Finding, ...] | None = None  # None: judge `facts` when the app starts

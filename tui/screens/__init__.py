@@ -1,0 +1,1 @@
+"""Full screens: the findings browser, help, explain, preflight, lockfile."""

@@ -1,0 +1,1 @@
+"""Reusable widgets. They post messages; the screens decide what happens."""
