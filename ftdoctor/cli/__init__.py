@@ -22,6 +22,7 @@ class Command:
 
 COMMANDS = (
     Command("check", "ftdoctor.cli.check", "probe this machine (or a saved snapshot) and judge it"),
+    Command("explain", "ftdoctor.cli.explain", "name the root cause and the fix from an error log"),
 )
 
 EXIT_CODES = """exit codes:
