@@ -11,7 +11,7 @@ Library API (used by `ftdoctor explain`, `ftdoctor train` on a crashed run's log
     if result.found:
         top = result.diagnoses[0]                        # most likely first
         top.category, top.cause, top.fixes, top.evidence, top.confidence
-        finding = top.as_finding("EXP100")               # the shared Finding type, for finding renderers
+        findings = as_findings(result)                   # the shared Finding type, codes EXP101..EXP128
 
 `Explanation` (model.py): `diagnoses` (tuple of `Diagnosis`, most likely first; empty when no known cause),
 `read` (`ReadStats`: bytes, lines, encoding, replaced, ansi_stripped), `facts_source`, `last_error` (the
@@ -34,7 +34,10 @@ from typing import BinaryIO
 
 from ftdoctor.explain.model import Diagnosis, Evidence, Explanation, ReadStats
 
-__all__ = ["Diagnosis", "Evidence", "Explanation", "ReadStats", "explain_file", "explain_stream", "explain_text"]
+__all__ = [
+    "Diagnosis", "Evidence", "Explanation", "ReadStats", "as_findings", "explain_file", "explain_stream",
+    "explain_text", "finding_code",
+]
 
 
 def explain_stream(stream: BinaryIO, *, facts=None, facts_source: str | None = None) -> Explanation:
@@ -69,6 +72,18 @@ def explain_file(path: str | Path, *, facts=None, facts_source: str | None = Non
     """Explain a log file (read as a stream; OSError propagates for the caller to report)."""
     with open(path, "rb") as stream:
         return explain_stream(stream, facts=facts, facts_source=facts_source)
+
+
+def finding_code(category: str) -> str:
+    """A stable finding code per category: EXP101 for the first category of categories.toml, and so on."""
+    from ftdoctor.explain.catalog import load_catalog
+
+    return f"EXP{101 + list(load_catalog().categories).index(category)}"
+
+
+def as_findings(explanation: Explanation) -> list:
+    """The diagnoses as `Finding`s (family "explain"), most likely first, for renderers of findings."""
+    return [d.as_finding(finding_code(d.category)) for d in explanation.diagnoses]
 
 
 def _index(catalog):

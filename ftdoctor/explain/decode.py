@@ -23,6 +23,7 @@ BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]+")
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
 
 
 @dataclass
@@ -56,22 +57,26 @@ def iter_text(stream: BinaryIO, state: ReadState, chunk_bytes: int = CHUNK_BYTES
         return
     state.encoding, skip = sniff(head)
     decoder = codecs.getincrementaldecoder(state.encoding)(errors="replace")
+    # in UTF-8 a control byte is always that character, so it can go before decoding (fast, in C)
+    byte_level = state.encoding == "utf-8"
     data: bytes = head[skip:]
     state.bytes += len(head)
     while True:
-        text = decoder.decode(data)
+        text = decoder.decode(data.translate(None, CONTROL_BYTES) if byte_level else data)
         if text:
-            yield _clean(text, state)
+            yield _clean(text, state, byte_level)
         data = stream.read(chunk_bytes)
         if not data:
             break
         state.bytes += len(data)
     tail = decoder.decode(b"", final=True)
     if tail:
-        yield _clean(tail, state)
+        yield _clean(tail, state, byte_level)
 
 
-def _clean(text: str, state: ReadState) -> str:
+def _clean(text: str, state: ReadState, byte_level: bool) -> str:
     if "\ufffd" in text:
         state.replaced = True
+    if byte_level:
+        return text
     return CONTROL.sub("", text) if CONTROL.search(text) else text

@@ -52,7 +52,7 @@ class Diagnosis:
             code=code,
             family="explain",
             severity=Severity.ERROR,
-            title=f"{self.category_title}: {self.title}",
+            title=self.category_title if self.title.lower() == self.category_title.lower() else f"{self.category_title}: {self.title}",
             message=self.cause,
             evidence={"category": self.category, "signature": self.signature, "confidence": self.confidence,
                       "lines": [e.line for e in self.evidence], **self.specifics},

@@ -1,9 +1,11 @@
 """One pass over a log: find the lines that match signatures and markers, with bounded memory.
 
 Text arrives in chunks and is processed in blocks that end a few lines before the chunk's end, so a wrapped
-message can be joined with the lines that follow it. A single regex built from every keyword (a trie, so
-it fails fast at most positions) runs over each lower-cased block; only the lines it hits are matched
-against the per-signature regexes. Per entry, the first and last few hits are kept, never all of them.
+message can be joined with the lines that follow it. One prefilter regex runs over each lower-cased block:
+a trie of "triggers", for every keyword the slice that starts at the character rarest in this log (counted
+on its first block), so that most positions fail on their first character. Only the lines it hits are
+checked for the keywords themselves and matched against the per-signature regexes. Per entry, the first
+and last few hits are kept, never all of them.
 """
 
 from __future__ import annotations
@@ -69,8 +71,12 @@ class ScanResult:
     last_error: Evidence | None
 
 
+TRIGGER_LEN = 8
+SAMPLE_CHARS = 256 * 1024
+
+
 class Index:
-    """The compiled catalog: entries by keyword and the prefilter regex."""
+    """The compiled catalog: entries by keyword, and prefilters built for a log's character statistics."""
 
     def __init__(self, catalog: Catalog) -> None:
         entries = [Entry(s.id, tuple(re.compile(p) for p in s.patterns), s.span, False) for s in catalog.signatures]
@@ -79,8 +85,35 @@ class Index:
         self.by_keyword: dict[str, tuple[Entry, ...]] = {}
         for kw, entry in keywords:
             self.by_keyword[kw] = (*self.by_keyword.get(kw, ()), entry)
-        self.prefilter = re.compile(trie_regex(self.by_keyword))
         self.max_span = max((e.span for e in entries), default=0)
+        self._prefilters: dict[tuple[str, ...], Prefilter] = {}
+
+    def prefilter(self, sample: str) -> Prefilter:
+        """The prefilter for a log whose lower-cased text starts with `sample`."""
+        chars = {c for kw in self.by_keyword for c in kw}
+        counts = {c: sample.count(c) for c in chars}
+        triggers: dict[str, tuple[str, ...]] = {}
+        for kw in self.by_keyword:
+            trigger = _trigger(kw, counts)
+            triggers[trigger] = (*triggers.get(trigger, ()), kw)
+        key = tuple(sorted(triggers))
+        if key not in self._prefilters:
+            self._prefilters[key] = Prefilter(re.compile(trie_regex(triggers)), triggers)
+        return self._prefilters[key]
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    regex: re.Pattern[str]
+    keywords: dict[str, tuple[str, ...]]  # trigger -> the keywords it stands for
+
+
+def _trigger(keyword: str, counts: dict[str, int]) -> str:
+    """The slice of `keyword` starting at its rarest character (never a space)."""
+    size = min(TRIGGER_LEN, len(keyword))
+    starts = [i for i in range(len(keyword) - size + 1) if keyword[i] != " "] or [0]
+    start = min(starts, key=lambda i: (counts.get(keyword[i], 0), i))
+    return keyword[start:start + size]
 
 
 def trie_regex(words) -> str:
@@ -111,6 +144,7 @@ class Scanner:
         self._line = 1  # number of the first line of the next block
         self._ansi = False
         self._last_error: Evidence | None = None
+        self._prefilter: Prefilter | None = None
 
     def feed(self, text: str) -> None:
         self._process(self._carry + text, final=False)
@@ -156,15 +190,17 @@ class Scanner:
         lowered = region.lower()
         if len(lowered) != len(region):  # a character whose lower case is longer (U+0130): ASCII only
             lowered = region.translate(_ASCII_LOWER)
+        if self._prefilter is None:
+            self._prefilter = self.index.prefilter(lowered[:SAMPLE_CHARS])
         counted_at, counted = 0, self._line
         current: list = []
-        for match in self.index.prefilter.finditer(lowered):
+        for match in self._prefilter.regex.finditer(lowered):
             pos = match.start()
             if current and pos < current[1]:
                 current[3].add(match.group(0))
                 continue
             if current:
-                self._evaluate(block, *current)
+                self._candidate(block, lowered, *current)
             start = max(block.rfind("\n", 0, pos) + 1, pos - HALF_LINE)
             newline = block.find("\n", pos)
             stop = min(newline if newline != -1 else len(block), pos + HALF_LINE)
@@ -172,7 +208,14 @@ class Scanner:
             counted_at = start
             current = [start, stop, counted, {match.group(0)}]
         if current:
-            self._evaluate(block, *current)
+            self._candidate(block, lowered, *current)
+
+    def _candidate(self, block: str, lowered: str, start: int, stop: int, line_no: int, triggers: set[str]) -> None:
+        """A line the prefilter hit: keep the keywords it really contains and evaluate their entries."""
+        text = lowered[start:stop]
+        keywords = {kw for t in triggers for kw in self._prefilter.keywords[t] if kw in text}  # type: ignore[union-attr]
+        if keywords:
+            self._evaluate(block, start, stop, line_no, keywords)
 
     def _evaluate(self, block: str, start: int, stop: int, line_no: int, keywords: set[str]) -> None:
         line = block[start:stop].rstrip("\r")
