@@ -28,9 +28,16 @@ ERROR_TOKENS = ("Error", "ERROR", "error:", "Exception", "FAILED", "Killed", "fa
 
 @dataclass(frozen=True)
 class Hit:
+    """One match: its first line, its named groups, and the lines it covered (cleaned only when asked for)."""
+
     line: int
     groups: dict[str, str]
-    evidence: tuple[Evidence, ...]
+    lines: tuple[tuple[int, str], ...]
+    needle: str = ""
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        return tuple(Evidence(number, evidence_text(text, self.needle)) for number, text in self.lines)
 
 
 @dataclass
@@ -250,13 +257,19 @@ class Scanner:
 
     def _record(self, entry: Entry, match: re.Match[str], used: list) -> None:
         groups = {k: v.strip()[:300] for k, v in match.groupdict().items() if v and v.strip()}
-        evidence, offset = [], 0
-        for number, text in used:
-            length = len(strip_prefix(text)) if entry.span else len(text)
-            if offset <= match.end() and offset + length >= match.start():
-                evidence.append(Evidence(number, evidence_text(text, match.group(0)[:40].split("\n")[0])))
-            offset += length + 1
-        self.logs.setdefault(entry.id, HitLog()).add(Hit(used[0][0], groups, tuple(evidence)), entry.marker)
+        covered = used
+        if len(used) > 1:  # only the lines the match spans
+            covered, offset = [], 0
+            for number, text in used:
+                length = len(strip_prefix(text))
+                if offset <= match.end() and offset + length >= match.start():
+                    covered.append((number, text))
+                offset += length + 1
+        log = self.logs.get(entry.id)
+        if log is None:
+            log = self.logs[entry.id] = HitLog()
+        needle = match.group(0)[:40].split("\n")[0]
+        log.add(Hit(used[0][0], groups, tuple(covered), needle), entry.marker)
 
     def _remember_last_error(self, block: str, end: int) -> None:
         pos = max(block.rfind(token, 0, end) for token in ERROR_TOKENS)
