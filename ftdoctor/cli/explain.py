@@ -76,6 +76,8 @@ def _explain_log(log: str, facts, facts_source: str):
     from ftdoctor.explain import explain_file, explain_stream
 
     if log == "-":
+        if sys.stdin.isatty():
+            print("ftdoctor: reading the log from standard input (end it with Ctrl-D)", file=sys.stderr)
         return {"kind": "stdin", "name": "-"}, explain_stream(sys.stdin.buffer, facts=facts, facts_source=facts_source), None
     try:
         return {"kind": "file", "name": log}, explain_file(log, facts=facts, facts_source=facts_source), None

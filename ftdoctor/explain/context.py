@@ -7,7 +7,8 @@ versions[<distribution>], env[<variable>].
 From facts and the matrix: backend_for_driver (the newest CUDA variant of the installed torch release this
 driver runs), min_driver_for_torch, backend_for_gpu and gpu_torch (the torch build carrying this GPU's
 architecture that the driver runs).
-From the log's specifics and the matrix: log_driver_backend/log_driver_torch (from driver_cuda_log),
+From the log's specifics and the matrix: log_driver_backend/log_driver_torch (from driver_cuda_log; with
+log_driver_compat_floor when only CUDA minor-version compatibility makes it run),
 arch_backend/arch_torch (from arch or arch_cc; the lowest CUDA carrying it), arch_min_driver, and with a
 known driver arch_driver_torch/arch_driver_backend; toolkit_backend/toolkit_torch (from toolkit_cuda).
 Without facts, pip is "python -m pip" and python is "python".
@@ -32,7 +33,7 @@ FACTS_VARS = frozenset({
     "backend_for_driver", "min_driver_for_torch", "gpu_torch", "backend_for_gpu",
 })
 LOG_VARS = frozenset({
-    "log_driver_torch", "log_driver_backend", "arch_torch", "arch_backend", "arch_min_driver",
+    "log_driver_torch", "log_driver_backend", "log_driver_compat_floor", "arch_torch", "arch_backend", "arch_min_driver",
     "arch_driver_torch", "arch_driver_backend", "toolkit_torch", "toolkit_backend",
 })
 
@@ -137,6 +138,8 @@ def log_values(specifics: dict[str, str], facts_vals: dict[str, Any], matrix: Ma
         picked = pick_for_driver_cuda(matrix, specifics["driver_cuda_log"])
         if picked:
             out["log_driver_torch"], out["log_driver_backend"] = str(picked[0].newest), picked[1].suffix
+            floor = matrix.cuda.major(picked[1].cuda)
+            out["log_driver_compat_floor"] = floor.min_driver_linux if picked[2] and floor else None
     cc = specifics.get("arch_cc") or (cc_from_arch(specifics["arch"]) if specifics.get("arch") else None)
     if cc:
         picked = pick_for_cc(matrix, cc, None)
@@ -199,8 +202,10 @@ def pick_for_cc(matrix: Matrix, cc: str, driver: str | None) -> tuple[TorchRelea
     return None
 
 
-def pick_for_driver_cuda(matrix: Matrix, driver_cuda: str) -> tuple[TorchRelease, TorchVariant] | None:
-    """The newest build a driver supporting CUDA `driver_cuda` runs: same or older CUDA major."""
+def pick_for_driver_cuda(matrix: Matrix, driver_cuda: str) -> tuple[TorchRelease, TorchVariant, bool] | None:
+    """The newest build a driver supporting CUDA `driver_cuda` runs: the newest release with a build of the
+    same or an older CUDA major, its highest such CUDA. True when that CUDA is above the driver's, which
+    then relies on minor-version compatibility (the driver must be at or above that major's floor)."""
     limit = _v(driver_cuda)
     if limit is None:
         return None
@@ -208,7 +213,7 @@ def pick_for_driver_cuda(matrix: Matrix, driver_cuda: str) -> tuple[TorchRelease
         fitting = [v for v in _gpu_variants(release) if Version(v.cuda).major <= limit.major]
         best = max(fitting, key=lambda v: Version(v.cuda), default=None)
         if best is not None:
-            return release, best
+            return release, best, Version(best.cuda) > limit
     return None
 
 

@@ -79,8 +79,13 @@ def test_picks_from_the_matrix():
     for_5090 = pick_for_cc(matrix, "12.0", "550.54.14")
     assert for_5090 is not None and runs_on(for_5090[1], "12.0") and for_5090[1].cuda.startswith("12.")
     assert pick_for_cc(matrix, "2.1", None) is None  # nothing builds for a compute capability 2.1 GPU
-    release, picked = pick_for_driver_cuda(matrix, "11.4")
-    assert picked.cuda.startswith("11.")
+    release, picked, compat = pick_for_driver_cuda(matrix, "11.4")
+    assert picked.cuda.startswith("11.") and compat  # no build at or below 11.4: minor-version compatibility
+    release, picked, compat = pick_for_driver_cuda(matrix, "12.4")
+    assert picked.cuda.startswith("12.") and compat == (picked.cuda != "12.4")
+    release, picked, compat = pick_for_driver_cuda(matrix, "13.2")
+    assert picked.cuda.startswith("13.") and not compat
+    assert pick_for_driver_cuda(matrix, "9.0") is None
 
 
 def gpu_facts(cc: str = "8.6", torch: str = "2.5.1+cu124", cuda: str | None = "12.4") -> Facts:
