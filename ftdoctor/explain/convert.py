@@ -84,6 +84,12 @@ def ms_to_s(value: str) -> str | None:
     return str(int(value) // 1000) if value.isdigit() else None
 
 
+def backend_from_cuda(value: str) -> str | None:
+    """'11.7' -> 'cu117' (the name of a CUDA variant of torch)."""
+    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?", value.strip())
+    return f"cu{match.group(1)}{match.group(2)}" if match else None
+
+
 def first_segment(value: str) -> str | None:
     """'transformers.models.llama' -> 'transformers'."""
     return value.split(".")[0] or None
@@ -97,6 +103,7 @@ def cc_from_major_minor(value: str) -> str | None:
 
 CONVERTERS.update(
     cc_from_major_minor=cc_from_major_minor,
+    backend_from_cuda=backend_from_cuda,
     first_clause=first_clause, first_version=first_version, ms_to_s=ms_to_s, first_segment=first_segment
 )
 
