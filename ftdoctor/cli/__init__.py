@@ -24,6 +24,7 @@ COMMANDS = (
     Command("check", "ftdoctor.cli.check", "probe this machine (or a saved snapshot) and judge it"),
     Command("compare", "ftdoctor.cli.compare", "compare the saved facts of several machines (the nodes of a cluster)"),
     Command("tui", "ftdoctor.cli.tui", "browse the findings and fixes in a terminal app"),
+    Command("explain", "ftdoctor.cli.explain", "name the root cause and the fix from an error log"),
 )
 
 EXIT_CODES = """exit codes:

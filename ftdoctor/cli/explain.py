@@ -1,0 +1,153 @@
+"""`ftdoctor explain`: name the root cause of a failed run from its log, and the fix for this environment."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ftdoctor.errors import ExitCode
+
+DESCRIPTION = """Read an error log (a file, `-` for standard input, or the output of --cmd) and name the root
+cause: a category, one sentence with the specifics from the log, the fix as commands, the evidence lines and
+a confidence. Fixes are computed for this environment from its facts (probed quickly, without importing
+torch), or for a saved snapshot with --facts; --no-facts gives generic fixes (a log from another machine)."""
+
+EPILOG = """examples:
+  ftdoctor explain train.log                   explain a saved log
+  python train.py 2>&1 | ftdoctor explain -    explain what a run prints
+  ftdoctor explain --cmd "python train.py"     run it (with a time limit) and explain its output
+  ftdoctor explain crash.log --facts gpu.json  fixes for the machine the log came from
+  ftdoctor explain crash.log --no-facts --json machine-readable, no probing of this machine
+
+exit codes:
+  0  a cause was found
+  1  no known cause in the log
+  3  ftdoctor could not run (unreadable file, bad arguments, the command could not start)"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("log", nargs="?", metavar="LOG", help="the log file, or - for standard input")
+    parser.add_argument("--cmd", metavar="COMMAND", help="run COMMAND (through /bin/sh) and explain its output")
+    parser.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
+                        help="stop --cmd after this many seconds and explain what it printed (default: 3600)")
+    facts = parser.add_argument_group("environment for the fixes")
+    choice = facts.add_mutually_exclusive_group()
+    choice.add_argument("--facts", metavar="FILE", help="use a saved facts snapshot (ftdoctor check --save-facts)")
+    choice.add_argument("--no-facts", action="store_true", help="do not look at this machine; generic fixes")
+    facts.add_argument("--torch", action="store_true", help="also import torch (in a subprocess) for exact torch facts")
+    facts.add_argument("--python", metavar="PATH", help="the interpreter whose environment the fixes target")
+    out = parser.add_argument_group("output")
+    out.add_argument("--format", choices=("terminal", "json"), default="terminal", help="output format")
+    out.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
+    out.add_argument("--all", action="store_true", help="show every diagnosis, not only the three most likely")
+    out.add_argument("--no-color", action="store_true", help="never colour the output (also: NO_COLOR=1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ftdoctor.explain.catalog import load_catalog
+    from ftdoctor.explain.report import data
+    from ftdoctor.report.envelope import envelope
+
+    source, explanation, command = _explain(args)
+    signatures = len(load_catalog().signatures)
+    code = ExitCode.OK if explanation.found else ExitCode.WARNINGS
+    if args.format == "json":
+        body = data(explanation, {**source, "command": command}, _facts_data(args, explanation), signatures)
+        sys.stdout.write(envelope("explain", code, body) + "\n")
+    else:
+        _print_terminal(args, explanation, source, command, signatures)
+    return code
+
+
+def _explain(args: argparse.Namespace):
+    from ftdoctor.errors import UsageError
+
+    if bool(args.log) == bool(args.cmd):
+        raise UsageError("give a LOG file (or - for standard input), or --cmd COMMAND, not both and not neither",
+                         hint="see `ftdoctor explain --help`")
+    facts, facts_source = _facts(args)
+    if args.cmd:
+        return _explain_command(args, facts, facts_source)
+    return _explain_log(args.log, facts, facts_source)
+
+
+def _explain_log(log: str, facts, facts_source: str):
+    from ftdoctor.errors import InputFileError
+    from ftdoctor.explain import explain_file, explain_stream
+
+    if log == "-":
+        if sys.stdin.isatty():
+            print("ftdoctor: reading the log from standard input (end it with Ctrl-D)", file=sys.stderr)
+        return {"kind": "stdin", "name": "-"}, explain_stream(sys.stdin.buffer, facts=facts, facts_source=facts_source), None
+    try:
+        return {"kind": "file", "name": log}, explain_file(log, facts=facts, facts_source=facts_source), None
+    except FileNotFoundError:
+        raise InputFileError("no such file", where=log, hint="check the path, or use - to read standard input") from None
+    except IsADirectoryError:
+        raise InputFileError("is a directory, expected a log file", where=log) from None
+    except OSError as exc:
+        raise InputFileError(f"cannot read: {exc.strerror or exc}", where=log) from None
+
+
+def _explain_command(args: argparse.Namespace, facts, facts_source: str):
+    from ftdoctor.errors import UsageError
+    from ftdoctor.explain import explain_text
+    from ftdoctor.probes import isolated
+
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds", where="--timeout")
+    print(f"ftdoctor: running `{args.cmd}` (time limit {args.timeout:g} s)...", file=sys.stderr)
+    result = isolated.run(["/bin/sh", "-c", args.cmd], timeout_s=args.timeout)
+    if result.start_error:
+        raise UsageError(f"the command could not start: {result.start_error}", where="--cmd")
+    # stderr last: a traceback ends there, and the explanation ranks ties by position
+    output = result.stdout + ("\n" if result.stdout and not result.stdout.endswith("\n") else "") + result.stderr
+    command = {"argv": args.cmd, "returncode": result.returncode, "signal": result.signal,
+               "timed_out": result.timed_out, "ended": result.describe(), "elapsed_s": result.elapsed_s}
+    explanation = explain_text(output, facts=facts, facts_source=facts_source)
+    return {"kind": "command", "name": args.cmd}, explanation, command
+
+
+def _facts(args: argparse.Namespace):
+    """(facts, source): a snapshot, this machine probed quickly, or none."""
+    if args.no_facts:
+        return None, "none"
+    if args.facts:
+        from ftdoctor.facts import serialize
+
+        return serialize.load(args.facts), "snapshot"
+    from pathlib import Path
+
+    from ftdoctor.errors import UsageError
+    from ftdoctor.probes.gather import GatherOptions, gather
+    from ftdoctor.probes.host import Host
+
+    if args.python and not Path(args.python).exists():
+        raise UsageError("no such interpreter", where=args.python, hint="give the path of a python executable")
+    return gather(Host.from_environment(python=args.python), GatherOptions(torch=args.torch)), "live"
+
+
+def _facts_data(args: argparse.Namespace, explanation) -> dict:
+    return {"source": explanation.facts_source, "file": args.facts, "torch_imported": bool(args.torch)}
+
+
+def _print_terminal(args, explanation, source, command, signatures: int) -> None:
+    from ftdoctor.explain.report import render
+    from ftdoctor.report.terminal import Style
+
+    style = Style.for_stream(sys.stdout, no_colour=args.no_color)
+    sys.stdout.write(render(explanation, header=_header(explanation, source, command), style=style,
+                            limit=0 if args.all else 3, signatures=signatures))
+
+
+def _header(explanation, source, command) -> list[str]:
+    read = explanation.read
+    name = {"stdin": "standard input", "command": f"the output of `{source['name']}`"}.get(source["kind"], source["name"])
+    lines = [f"ftdoctor explain: {name} ({read.lines:,} lines, {read.encoding}"
+             + (", ANSI colours removed" if read.ansi_stripped else "") + ")"]
+    if command:
+        lines.append(f"  the command {command['ended']} after {command['elapsed_s']:.1f} s")
+    facts = {"live": "fixes for this machine (facts probed now)", "snapshot": "fixes for the given facts snapshot",
+             "none": "generic fixes (no facts)"}.get(explanation.facts_source, explanation.facts_source)
+    lines.append(f"  {facts}")
+    return lines
