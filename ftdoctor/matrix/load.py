@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from ftdoctor.errors import MatrixError
+from ftdoctor.matrix.bitsandbytes import BitsandbytesMatrix
+from ftdoctor.matrix.deepspeed import DeepSpeedMatrix
+from ftdoctor.matrix.flash_attn import FlashAttnMatrix
+from ftdoctor.matrix.hf_releases import HfReleasesMatrix
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
 from ftdoctor.typed_data import DataError, from_plain
 
@@ -18,6 +22,10 @@ FILES: dict[str, tuple[str, type]] = {
     "torch.toml": ("torch", TorchMatrix),
     "cuda.toml": ("cuda", CudaMatrix),
     "gpus.toml": ("gpus", GpuMatrix),
+    "flash_attn.toml": ("flash_attn", FlashAttnMatrix),
+    "bitsandbytes.toml": ("bitsandbytes", BitsandbytesMatrix),
+    "deepspeed.toml": ("deepspeed", DeepSpeedMatrix),
+    "hf_releases.toml": ("hf_releases", HfReleasesMatrix),
 }
 
 

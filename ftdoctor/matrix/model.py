@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:  # the topic modules import the helpers below, so their classes are named for typing only
+    from ftdoctor.matrix.bitsandbytes import BitsandbytesMatrix
+    from ftdoctor.matrix.deepspeed import DeepSpeedMatrix
+    from ftdoctor.matrix.flash_attn import FlashAttnMatrix
+    from ftdoctor.matrix.hf_releases import HfReleasesMatrix
 
 MATRIX_SCHEMA = "ftdoctor-matrix/1"
 
@@ -213,3 +220,7 @@ class Matrix:
     torch: TorchMatrix
     cuda: CudaMatrix
     gpus: GpuMatrix
+    flash_attn: FlashAttnMatrix
+    bitsandbytes: BitsandbytesMatrix
+    deepspeed: DeepSpeedMatrix
+    hf_releases: HfReleasesMatrix
