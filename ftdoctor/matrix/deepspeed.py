@@ -56,9 +56,14 @@ class DeepSpeedMatrix:
     build_prerequisites: tuple[str, ...]
     build_source: str
     skip_check_env: str
+    known_versions: tuple[str, ...]  # releases the lock may pin (the newest patch of each minor line)
+    known_versions_source: str
     releases: tuple[DeepSpeedRelease, ...]
 
     def __post_init__(self) -> None:
+        for v in self.known_versions:
+            _version(v, "known_versions")
+        _check_source(self.known_versions_source)
         _check_source(self.requires_source)
         _check_source(self.build_source)
         _check_source(self.index_source)

@@ -60,3 +60,19 @@ class HfReleasesMatrix:
 
     def package(self, name: str) -> HfPackage | None:
         return next((p for p in self.packages if p.name == name), None)
+
+
+def counted_requirements(package: str, requires_dist: list[str]) -> tuple[tuple[str, ...], str]:
+    """From a release's Requires-Dist: the requirements a row keeps (normalized, sorted) and its torch specifier."""
+    import re
+
+    kept, torch = set(), ""
+    for text in requires_dist:
+        req = Requirement(text)
+        extras = re.findall(r'extra\s*==\s*"([^"]+)"', text)
+        if extras and not any(e in COUNTED_EXTRAS.get(package, ()) for e in extras):
+            continue
+        if req.name.lower() == "torch" and (req.marker is None or package == "transformers"):
+            torch = str(req.specifier)
+        kept.add(str(req))
+    return tuple(sorted(kept, key=str.lower)), torch

@@ -60,6 +60,7 @@ class TorchVariant:
     ptx: tuple[str, ...] = ()  # compute capabilities whose PTX is embedded as well
     index_suffix: str = ""  # "cu128"; derived from `cuda` when empty
     confidence: str = "confirmed"  # "confirmed" | "unconfirmed"
+    cxx11_abi: bool | None = None  # torch._C._GLIBCXX_USE_CXX11_ABI of this variant's wheels; None: as the release's default wheel
 
     def __post_init__(self) -> None:
         _check_source(self.source)
@@ -156,10 +157,33 @@ class CudaToolkit:
 
 
 @dataclass(frozen=True)
+class CudaCapability:
+    """The first CUDA release whose nvcc and driver know a compute capability (and the last that can target it)."""
+
+    cc: str
+    first_cuda: str
+    source: str
+    last_cuda: str = ""
+
+    def __post_init__(self) -> None:
+        _check_source(self.source)
+        cc_tuple(self.cc)
+        _version(self.first_cuda, "first_cuda")
+        if self.last_cuda:
+            _version(self.last_cuda, "last_cuda")
+
+
+@dataclass(frozen=True)
 class CudaMatrix:
     schema: str
     majors: tuple[CudaMajor, ...]
     toolkits: tuple[CudaToolkit, ...]
+    capabilities: tuple[CudaCapability, ...] = ()
+
+    def first_driver_for_cc(self, cc: str) -> str | None:
+        """The driver bundled with the first CUDA that knows this GPU: an older driver cannot drive it at all."""
+        row = next((c for c in self.capabilities if cc_tuple(c.cc) == cc_tuple(cc)), None)
+        return self.full_feature_driver(row.first_cuda) if row else None
 
     def major(self, cuda: str) -> CudaMajor | None:
         wanted = Version(cuda).major
