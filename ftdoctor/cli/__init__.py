@@ -22,6 +22,8 @@ class Command:
 
 COMMANDS = (
     Command("check", "ftdoctor.cli.check", "probe this machine (or a saved snapshot) and judge it"),
+    Command("lock", "ftdoctor.cli.lock", "pin torch, its CUDA variant, the HF stack and extras for a target machine"),
+    Command("matrix", "ftdoctor.cli.matrix", "maintainer: verify the matrix against the package index, generate its page"),
 )
 
 EXIT_CODES = """exit codes:

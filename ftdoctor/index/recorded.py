@@ -91,6 +91,8 @@ class Recorder:
 
     def wheel_text(self, file: IndexFile, suffix: str) -> str | None:
         found = self.live.wheel_text(file, suffix)
+        if found and suffix.endswith("METADATA"):
+            found = found.split("\n\n", 1)[0] + "\n"  # the headers; the long description is not an answer anyone reads
         self._put(_live_project(self, file), "wheel_text", f"{file.filename}|{suffix}", found)
         return found
 

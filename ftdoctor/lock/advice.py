@@ -18,7 +18,8 @@ PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 
 def blocking(ruled_out: list[RuledOut]) -> str:
     """The constraint that ruled out the most candidates, in words."""
-    counts = Counter(r.constraint for r in ruled_out)
+    real = [r for r in ruled_out if r.constraint != "variant"]  # a CPU build on a GPU box blocks nothing
+    counts = Counter(r.constraint for r in real)
     if not counts:
         return "no torch release in the matrix matches the request"
     constraint, n = counts.most_common(1)[0]
@@ -28,13 +29,13 @@ def blocking(ruled_out: list[RuledOut]) -> str:
         "cpu": "the CPU-only target",
     }
     what = words.get(constraint, constraint.replace("extra:", "the extra "))
-    return f"{what} ruled out {n} of {len(ruled_out)} candidates"
+    return f"{what}, which ruled out {n} of {len(real)} candidates"
 
 
 def suggestions(matrix, request, ruled_out: list[RuledOut]) -> list[str]:
     from ftdoctor.lock.search import lock
 
-    found = [f"blocked by {blocking(ruled_out)}"]
+    found = [f"the blocking constraint is {blocking(ruled_out)}"]
     target = request.target
     if not target.cpu:
         driver = _newer_driver(matrix, request, ruled_out)

@@ -93,7 +93,7 @@ def ask_pip(lines: list[str], target: Target, indexes: list[str], pip_args: list
         reqs, report = Path(tmp, "requirements.txt"), Path(tmp, "report.json")
         reqs.write_text("\n".join(lines) + "\n", encoding="utf-8")
         extra = [a for index in indexes for a in ("--extra-index-url", index)]
-        command = [python, "-m", "pip", *pip_args, "install", "--dry-run", "--ignore-installed", "--quiet",
+        command = [python, "-m", "pip", "install", *pip_args, "--dry-run", "--ignore-installed", "--quiet",
                    "--target", str(Path(tmp, "target")), "--report", str(report), "--only-binary=:all:",
                    "--use-feature=fast-deps", *platform_args(target), *extra, "-r", str(reqs)]
         try:
@@ -101,28 +101,31 @@ def ask_pip(lines: list[str], target: Target, indexes: list[str], pip_args: list
         except subprocess.TimeoutExpired:
             raise NetworkError(f"pip's resolver did not answer within {TIMEOUT_S} s", hint="check the network and the index") from None
         if proc.returncode != 0:
-            raise _pip_error(proc.stderr)
+            raise _pip_error(proc.stderr, indexes)
         return json.loads(report.read_text(encoding="utf-8"))
 
 
-def _pip_error(stderr: str) -> NetworkError:
+def _pip_error(stderr: str, indexes: list[str]) -> NetworkError:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip().startswith("ERROR")]
     last = lines[-1] if lines else (stderr.strip().splitlines() or ["pip failed"])[-1]
     if any(word in stderr for word in ("NewConnectionError", "Failed to establish", "Name or service not known",
                                         "Temporary failure in name resolution", "Max retries exceeded", "SSLError")):
-        return NetworkError(f"the package index could not be reached ({last})",
+        where = "the package index" + (f" or {', '.join(indexes)}" if indexes else "")
+        return NetworkError(f"pip could not reach {where} ({last})",
                             hint="resolving needs the network; without --resolve the lock is written offline")
     return NetworkError(f"pip's resolver refused the pins: {last}", hint="the index does not hold a file the lock needs for this target")
 
 
-def from_report(report: dict, lines: list[str], deepspeed=None) -> Resolution:
+def from_report(report: dict, lines: list[str], deepspeed=None, direct: set[str] | None = None) -> Resolution:
+    """`direct`: the names the lock pinned itself (the rest are dependencies, whatever pip was asked)."""
     files = []
     for item in report["install"]:
         meta, info = item["metadata"], item["download_info"]
         sha = info.get("archive_info", {}).get("hashes", {}).get("sha256", "")
         url = info["url"]
-        files.append(ResolvedFile(meta["name"].lower().replace("_", "-"), meta["version"], url.rsplit("/", 1)[-1],
-                                  sha, bool(item.get("requested")), url))
+        name = meta["name"].lower().replace("_", "-").replace(".", "-")
+        requested = name in direct if direct is not None else bool(item.get("requested"))
+        files.append(ResolvedFile(name, meta["version"], url.rsplit("/", 1)[-1], sha, requested, url))
     if deepspeed is not None:
         files.append(deepspeed)
     files.sort(key=lambda f: (not f.requested, f.name))

@@ -37,6 +37,7 @@ class LockResult:
     findings: tuple[Finding, ...] = ()  # the chosen proposal judged by the rules
     target_problems: tuple[Finding, ...] = ()  # errors of the target itself, whatever gets installed
     suggestions: tuple[str, ...] = field(default=())
+    passed_over: tuple[str, ...] = ()  # newer fitting torch builds the policy ranked lower, with why
 
     @property
     def ok(self) -> bool:
@@ -47,7 +48,8 @@ def lock(matrix, request: Request, *, suggest: bool = True) -> LockResult:
     judge = Judge(matrix, request.target)
     usable, ruled = candidates(matrix, request.target, request.torch)
     ruled_out = list(ruled)
-    for cand in sorted(usable, key=_key(request, matrix), reverse=True):
+    ordered = sorted(usable, key=_key(request, matrix), reverse=True)
+    for i, cand in enumerate(ordered):
         outcome = _complete(matrix, request, cand)
         if isinstance(outcome, RuledOut):
             ruled_out.append(outcome)
@@ -56,7 +58,9 @@ def lock(matrix, request: Request, *, suggest: bool = True) -> LockResult:
         if errors:
             ruled_out.append(RuledOut(cand.label, "; ".join(f"{f.code} {f.message}" for f in errors[:2]), "rules"))
             continue
-        return LockResult(request, _annotate(outcome, cand, request), cand, tuple(ruled_out), tuple(findings), judge.baseline_errors)
+        passed = _passed_over(matrix, request, cand, ordered[i + 1:])
+        return LockResult(request, _annotate(outcome, cand, request), cand, tuple(ruled_out), tuple(findings),
+                          judge.baseline_errors, passed_over=passed)
     hints = tuple(_suggestions(matrix, request, ruled_out)) if suggest else ()
     return LockResult(request, None, None, tuple(ruled_out), (), judge.baseline_errors, hints)
 
@@ -127,6 +131,9 @@ def _extras_prebuilt(matrix, request: Request, c: TorchCandidate) -> bool:
 
 def _complete(matrix, request: Request, cand: TorchCandidate) -> Proposal | RuledOut:
     target = request.target
+    early = _extras_precheck(matrix, request, cand)
+    if early is not None:
+        return early
     pins = _kept_stack(target) if request.policy == "installed" else None
     if pins is None:
         pins = stack.choose(matrix, target.python, cand.version, markers(target), set(request.extras), _stack_policy(request))
@@ -141,6 +148,15 @@ def _complete(matrix, request: Request, cand: TorchCandidate) -> Proposal | Rule
             return RuledOut(cand.label, f"{name}: {pin.why}", pin.constraint, pin.need)
         chosen.append(pin)
     return Proposal(tuple(chosen), cand.build())
+
+
+def _extras_precheck(matrix, request: Request, cand: TorchCandidate) -> RuledOut | None:
+    """An extra that fits no release for this torch at all rules the candidate out before the HF stack is searched."""
+    for name in request.extras:
+        pin = extra_choice.choose(name, matrix, request.target, cand, [], _stack_policy(request))
+        if isinstance(pin, RuledOut):
+            return RuledOut(cand.label, f"{name}: {pin.why}", pin.constraint, pin.need)
+    return None
 
 
 def _stack_policy(request: Request) -> str:
@@ -180,6 +196,23 @@ def _torch_reasons(c: TorchCandidate, request: Request) -> tuple[str, ...]:
         reasons.append(f"compiled for {archs}" + (f" + PTX {', '.join(c.variant.ptx)}" if c.variant.ptx else "")
                        + f": covers {', '.join('sm_' + cc.replace('.', '') for cc in target.ccs)}")
     return tuple(reasons)
+
+
+def _passed_over(matrix, request: Request, chosen: TorchCandidate, rest: list[TorchCandidate]) -> tuple[str, ...]:
+    newer = [c for c in rest if Version(c.version) > Version(chosen.version)]
+    lines = []
+    for c in sorted(newer, key=lambda c: (Version(c.version), _cuda(c)), reverse=True)[:6]:
+        why = []
+        if not c.confirmed and chosen.confirmed:
+            why.append("its matrix rows are unconfirmed")
+        if not _extras_prebuilt(matrix, request, c) and _extras_prebuilt(matrix, request, chosen):
+            why.append("no prebuilt flash-attn wheel (a source build)")
+        if not c.default_wheel and chosen.default_wheel:
+            why.append(f"needs PyTorch's {c.variant.suffix} index")
+        if c.newest_series and not chosen.newest_series:
+            why.append("the newest series")
+        lines.append(f"{c.label}: " + (", ".join(why) or "ranked lower by the policy"))
+    return tuple(lines)
 
 
 def _suggestions(matrix, request: Request, ruled_out: list[RuledOut]) -> list[str]:

@@ -5,6 +5,7 @@ check it) and each fits the target's Python and torch."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -20,10 +21,20 @@ EXTRAS = {"transformers": {"torch"}, "trl": {"peft", "quantization"}}  # what a 
 
 def choose(matrix, python: str, torch_version: str, env: dict[str, str], extras: set[str], policy: str) -> list[Pin] | None:
     """The newest consistent set (with `policy == "proven"`: the newest outside each package's newest minor line)."""
+    key = (id(matrix), python, Version(torch_version).public.split("+")[0], tuple(sorted(env.items())), frozenset(extras), policy)
+    if key not in _CHOSEN:
+        _CHOSEN[key] = _choose(matrix, python, torch_version, env, extras, policy)
+    return _CHOSEN[key]
+
+
+_CHOSEN: dict[tuple, list[Pin] | None] = {}  # one search per (Python, torch version, extras, policy): variants share it
+
+
+def _choose(matrix, python: str, torch_version: str, env: dict[str, str], extras: set[str], policy: str) -> list[Pin] | None:
     options = {name: _options(matrix, name, python, torch_version, policy) for name in ORDER}
     chosen = _search(options, {}, env, _extras(extras))
     if chosen is None and policy == "proven":
-        return choose(matrix, python, torch_version, env, extras, "newest")
+        return _choose(matrix, python, torch_version, env, extras, "newest")
     if chosen is None:
         return None
     return [_pin(name, row, policy) for name, row in chosen.items()]
@@ -72,9 +83,14 @@ def _consistent(chosen: dict, env: dict, extras: dict) -> bool:
 def _requirements(chosen: dict, env: dict, extras: dict) -> Iterator[Requirement]:
     for name, row in chosen.items():
         for text in row.requires:
-            req = Requirement(text)
+            req = _requirement(text)
             if req.marker is None or any(req.marker.evaluate({**env, "extra": e}) for e in extras.get(name, {""}) | {""}):
                 yield req
+
+
+@lru_cache(maxsize=8192)
+def _requirement(text: str) -> Requirement:
+    return Requirement(text)
 
 
 def _holds(req: Requirement, chosen: dict) -> bool:

@@ -101,10 +101,10 @@ def _variant(matrix, target: Target, release, version: str, variant, newest: str
     default = variant.cuda == release.default_cuda
     if target.cpu:
         if variant.cuda != "cpu":
-            return RuledOut(what, "a CUDA build on a CPU-only target (the cpu variant is smaller)", "cpu")
+            return RuledOut(what, "a CUDA build on a CPU-only target (the cpu variant is smaller)", "variant")
         return TorchCandidate(release, version, variant, False, "cpu", release.series == newest)
     if variant.cuda == "cpu":
-        return RuledOut(what, "the CPU-only build on a GPU machine", "gpu")
+        return RuledOut(what, "the CPU-only build on a GPU machine", "variant")
     fit = driver_runs_cuda(matrix.cuda, target.driver, variant.cuda)
     if fit is None:
         need = matrix.cuda.major(variant.cuda)
