@@ -23,6 +23,7 @@ class Command:
 COMMANDS = (
     Command("check", "ftdoctor.cli.check", "probe this machine (or a saved snapshot) and judge it"),
     Command("lock", "ftdoctor.cli.lock", "pin torch, its CUDA variant, the HF stack and extras for a target machine"),
+    Command("fix", "ftdoctor.cli.fix", "plan (and with --apply run) the commands that fix what check finds"),
     Command("matrix", "ftdoctor.cli.matrix", "maintainer: verify the matrix against the package index, generate its page"),
 )
 

@@ -17,9 +17,12 @@ from ftdoctor.matrix.compat import cubin_runs
 EXTRAS = ("flash-attn", "bitsandbytes", "deepspeed")
 
 
-def choose(name: str, matrix, target: Target, torch: TorchCandidate, stack: list[Pin], policy: str) -> Pin | RuledOut:
+def choose(name: str, matrix, target: Target, torch: TorchCandidate, stack: list[Pin], policy: str,
+           only: SpecifierSet | None = None) -> Pin | RuledOut:
+    """`only` narrows the versions tried (`fix` tries the installed version first)."""
     chooser = {"flash-attn": flash_attn, "bitsandbytes": bitsandbytes, "deepspeed": deepspeed}[name]
-    return chooser(matrix, target, torch, _floor_from_trl(name, stack), policy)
+    floor = _floor_from_trl(name, stack)
+    return chooser(matrix, target, torch, floor & only if only is not None else floor, policy)
 
 
 def _floor_from_trl(name: str, stack: list[Pin]) -> SpecifierSet:

@@ -91,7 +91,7 @@ class Judge:
 def _key(request: Request, matrix):
     def proven(c: TorchCandidate):
         return (c.confirmed, _extras_prebuilt(matrix, request, c), c.default_wheel, not c.newest_series,
-                Version(c.version), c.driver_fit in ("full", "cpu"))
+                Version(c.version), c.driver_fit in ("full", "cpu"), _cuda(c))
 
     def newest(c: TorchCandidate):
         return (Version(c.version), c.default_wheel, c.driver_fit in ("full", "cpu"), _cuda(c))
@@ -143,11 +143,25 @@ def _complete(matrix, request: Request, cand: TorchCandidate) -> Proposal | Rule
     for name in extra_choice.EXTRAS:
         if name not in request.extras:
             continue
-        pin = extra_choice.choose(name, matrix, target, cand, pins, _stack_policy(request))
+        pin = _installed_extra(matrix, request, cand, pins, name)
+        if pin is None:
+            pin = extra_choice.choose(name, matrix, target, cand, pins, _stack_policy(request))
         if isinstance(pin, RuledOut):
             return RuledOut(cand.label, f"{name}: {pin.why}", pin.constraint, pin.need)
         chosen.append(pin)
     return Proposal(tuple(chosen), cand.build())
+
+
+def _installed_extra(matrix, request: Request, cand: TorchCandidate, pins: list[Pin], name: str) -> Pin | None:
+    """With policy `installed`, the installed version of an extra, when it still fits this torch."""
+    if request.policy != "installed":
+        return None
+    dist = next((d for d in request.target.installed if d.name == name), None)
+    if dist is None:
+        return None
+    only = SpecifierSet(f"=={Version(dist.version).public}")
+    pin = extra_choice.choose(name, matrix, request.target, cand, pins, "newest", only)
+    return None if isinstance(pin, RuledOut) else pin
 
 
 def _extras_precheck(matrix, request: Request, cand: TorchCandidate) -> RuledOut | None:

@@ -36,10 +36,9 @@ def probe(host: Host) -> PythonEnvFacts:
 
 
 def _same_interpreter(python: str) -> bool:
-    try:
-        return os.path.samefile(python, sys.executable)
-    except OSError:
-        return False
+    """The path, not the binary: every venv's bin/python links to the same base interpreter, yet each has its own
+    packages (os.path.samefile would take another venv for this one)."""
+    return os.path.normpath(os.path.abspath(python)) == os.path.normpath(os.path.abspath(sys.executable))
 
 
 def _facts(data: dict) -> PythonEnvFacts:
