@@ -1,6 +1,7 @@
 """Scenarios: a described machine in, the chosen pins (or the reason nothing fits) out."""
 
 import pytest
+from packaging.version import Version
 
 from ftdoctor.lock.search import Request, lock
 from ftdoctor.lock.target import described
@@ -58,7 +59,7 @@ def test_volta_proven_stays_on_the_default_index():
 def test_cpu_target():
     p = pins(run(cpu=True, extras=("bitsandbytes", "deepspeed")))
     assert p["torch"].version.endswith("+cpu") and p["torch"].index.endswith("/whl/cpu")
-    assert p["bitsandbytes"].version >= "0.48"
+    assert Version(p["bitsandbytes"].version) >= Version("0.48")
 
 
 def test_python_boundary_picks_releases_that_support_it():
