@@ -37,6 +37,6 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: str | Path | Non
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli():
     return run_cli

@@ -25,6 +25,7 @@ COMMANDS = (
     Command("lock", "ftdoctor.cli.lock", "pin torch, its CUDA variant, the HF stack and extras for a target machine"),
     Command("fix", "ftdoctor.cli.fix", "plan (and with --apply run) the commands that fix what check finds"),
     Command("matrix", "ftdoctor.cli.matrix", "maintainer: verify the matrix against the package index, generate its page"),
+    Command("compare", "ftdoctor.cli.compare", "compare the saved facts of several machines (the nodes of a cluster)"),
 )
 
 EXIT_CODES = """exit codes:

@@ -15,7 +15,9 @@ EPILOG = """examples:
   ftdoctor check                         judge this machine
   ftdoctor check -v                      also show what passed
   ftdoctor check --save-facts box.json   save this machine's facts (judge them anywhere later)
-  ftdoctor check --facts box.json        judge a saved snapshot
+  ftdoctor check --facts box.json        judge a saved snapshot (also: ftdoctor check box.json)
+  ftdoctor check --facts-dir facts/      judge every node's snapshot, and compare them
+  ftdoctor check --format github         annotations for GitHub Actions (also: junit, sarif, markdown)
   ftdoctor check --json --fail-on error  machine-readable; warnings do not fail
   ftdoctor check --list-rules            every rule with its code
 
@@ -30,7 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ftdoctor.report.output import add_output_options
 
     source = parser.add_argument_group("what to judge")
-    source.add_argument("--facts", metavar="FILE", help="judge a saved snapshot instead of this machine")
+    source.add_argument(
+        "snapshots", nargs="*", metavar="FACTS.json",
+        help="judge saved snapshots instead of this machine (several: one section each, then compared)",
+    )
+    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot (repeatable)")
+    source.add_argument("--facts-dir", metavar="DIR", help="judge every *.json snapshot in DIR (the nodes of a cluster)")
+    source.add_argument("--no-compare", action="store_true", help="with several snapshots, do not compare them")
     source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment (default: ftdoctor's own)")
     source.add_argument("--no-torch", action="store_true", help="do not import torch (faster; torch facts from metadata only)")
     source.add_argument("--label", default="", help="a name for this machine, stored in the snapshot")
@@ -41,10 +49,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    gathering = None if args.facts or args.list_rules else _start_gathering(args)
+    try:
+        return _judge(args, gathering)
+    finally:
+        if gathering is not None:
+            gathering.cancel()  # only what was not collected: an early error must not leave torch running
+
+
+def _judge(args: argparse.Namespace, gathering) -> int:
     from ftdoctor.facts import serialize
     from ftdoctor.matrix import load_matrix
     from ftdoctor.report.machine import header_lines
-    from ftdoctor.report.output import Report, emit, split_codes
+    from ftdoctor.report.output import Report, RuleDoc, emit, split_codes
     from ftdoctor.rules import FAMILY_TITLES, all_rules
     from ftdoctor.rules.base import Context
     from ftdoctor.rules.engine import judge
@@ -55,11 +72,14 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings().merged(
         select=split_codes(args.select), ignore=split_codes(args.ignore), fail_on=args.fail_on
     )
-    if args.facts:
-        facts = serialize.load(args.facts)
-        origin = f"judging the snapshot {args.facts}" + (f" ({facts.label})" if facts.label else "")
+    paths = _snapshot_paths(args)
+    if len(paths) > 1:
+        return _judge_many(args, paths, settings)
+    if paths:
+        facts = serialize.load(paths[0])
+        origin = f"judging the snapshot {paths[0]}" + (f" ({facts.label})" if facts.label else "")
     else:
-        facts = _gather(args)
+        facts = gathering.finish()
         origin = "judging this machine"
     if args.save_facts:
         from ftdoctor import atomic
@@ -72,19 +92,71 @@ def run(args: argparse.Namespace) -> int:
         findings=findings,
         titles=FAMILY_TITLES,
         header=tuple(header_lines(facts, origin)),
-        data={"facts_source": args.facts or "live"},
+        data={"facts_source": str(paths[0]) if paths else "live"},
+        rules=tuple(RuleDoc.of(rule) for rule in all_rules()),
+        source=str(paths[0]) if paths else "",
+        collected_at=facts.collected_at,
     )
     return emit(report, args, settings.fail_on)
 
 
-def _gather(args: argparse.Namespace):
+def _snapshot_paths(args: argparse.Namespace) -> list[str]:
     from ftdoctor.errors import UsageError
-    from ftdoctor.probes.gather import GatherOptions, gather
+    from ftdoctor.fleet import snapshot_files
+
+    paths = list(args.facts or []) + list(args.snapshots)
+    if args.facts_dir:
+        paths += [str(p) for p in snapshot_files(args.facts_dir)]
+    if len(paths) > 1 and args.save_facts:
+        raise UsageError("--save-facts saves one machine's facts; several snapshots were given")
+    return paths
+
+
+def _judge_many(args: argparse.Namespace, paths: list[str], settings) -> int:
+    """One section per machine, then the comparison of them all; the exit code covers every section."""
+    from ftdoctor.fleet import judge_fleet, load_machines, machine_line
+    from ftdoctor.matrix import load_matrix
+    from ftdoctor.report.machine import header_lines
+    from ftdoctor.report.output import Report, RuleDoc, Section, emit
+    from ftdoctor.rules import FAMILY_TITLES, all_rules
+    from ftdoctor.rules.base import Context
+    from ftdoctor.rules.engine import judge
+    from ftdoctor.rules.fleet import RULES as FLEET_RULES
+
+    machines = load_machines(paths)
+    sections = [
+        Section(
+            m.name, judge(all_rules(), Context(facts=m.facts, matrix=load_matrix(), settings=settings)),
+            header=tuple(header_lines(m.facts, f"judging the snapshot {m.source}")), source=m.source,
+            collected_at=m.facts.collected_at,
+        )
+        for m in machines
+    ]
+    rules = list(all_rules())
+    if not args.no_compare:
+        header = tuple(machine_line(m) for m in machines)
+        sections.append(Section(f"all {len(machines)} machines compared", judge_fleet(machines, settings), header))
+        rules += FLEET_RULES
+    report = Report(
+        command="check",
+        findings=[f for s in sections for f in s.findings],
+        titles=FAMILY_TITLES,
+        data={"facts_source": paths},
+        sections=tuple(sections),
+        rules=tuple(RuleDoc.of(rule) for rule in rules),
+    )
+    return emit(report, args, settings.fail_on)
+
+
+def _start_gathering(args: argparse.Namespace):
+    """Start probing (its subprocesses) before anything else, so the imports and settings below overlap it."""
+    from ftdoctor.errors import UsageError
+    from ftdoctor.probes.gather import GatherOptions, Gathering
     from ftdoctor.probes.host import Host
 
     if args.python and not Path(args.python).exists():
         raise UsageError("no such interpreter", where=args.python, hint="give the path of a python executable")
-    return gather(Host.from_environment(python=args.python), GatherOptions(torch=not args.no_torch, label=args.label))
+    return Gathering(Host.from_environment(python=args.python), GatherOptions(torch=not args.no_torch, label=args.label))
 
 
 def list_rules(rules) -> int:

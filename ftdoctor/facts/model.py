@@ -37,6 +37,7 @@ class KernelModule:
     source: str = ""
     version: str | None = None
     open_module: bool | None = None  # the open kernel module (True) or the proprietary one (False)
+    gpus: tuple[str, ...] = ()  # PCI bus ids listed under /proc/driver/nvidia/gpus
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Gpu:
     architecture: str | None = None
     mig_mode: str | None = None  # "enabled" | "disabled"
     compute_mode: str | None = None  # "default" | "exclusive_process" | "prohibited"
+    mig_devices: tuple[str, ...] = ()  # UUIDs ("MIG-...") of the MIG instances on this GPU
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class NvmlFacts:
     cuda_driver_version: str | None = None  # "12.4": the highest CUDA the driver supports
     nvml_version: str | None = None
     gpus: tuple[Gpu, ...] = ()
+    library: str | None = None  # the libnvidia-ml.so.1 that was loaded, when it had to be named explicitly (WSL)
+    failed_call: str | None = None  # the NVML function that returned `error`
+    device_errors: tuple[str, ...] = ()  # per-GPU failures that did not stop the probe ("GPU 1: GpuIsLost ...")
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class CudaDriverApiFacts:
     cuda_driver_version: str | None = None
     device_count: int | None = None
     compute_capabilities: tuple[str, ...] = ()
+    failed_call: str | None = None  # the driver API function that returned `error`
+    devices: tuple[Gpu, ...] = ()  # in CUDA's own order (CUDA_DEVICE_ORDER honoured, CUDA_VISIBLE_DEVICES ignored)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,9 @@ class NvidiaSmiFacts:
     driver_version: str | None = None
     cuda_driver_version: str | None = None
     gpus: tuple[Gpu, ...] = ()
+    returncode: int | None = None
+    error: str | None = None  # what nvidia-smi said instead of rows, e.g. "Failed to initialize NVML: Driver/library version mismatch"
+    compute_cap_field: bool | None = None  # False: this driver's nvidia-smi does not know the compute_cap field
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,8 @@ class VisibleDevice:
     token: str
     physical_index: int | None = None
     reason: str = ""
+    uuid: str | None = None  # the physical GPU's UUID (or the MIG instance's)
+    mig: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,11 @@ class DriverFacts:
     gpus: tuple[Gpu, ...] = ()  # physical GPUs, from the best source that answered
     cuda_visible_devices: str | None = None
     visible_devices: tuple[VisibleDevice, ...] = ()
+    pci_reason: str = ""  # why pci_status is not ok
+    dev_nodes_no_access: tuple[str, ...] = ()  # /dev/nvidia* nodes this user cannot open read-write
+    wsl_driver_files: tuple[str, ...] = ()  # /dev/dxg and the driver libraries under /usr/lib/wsl/lib
+    cuda_device_order: str | None = None  # CUDA_DEVICE_ORDER as set (CUDA's default is FASTEST_FIRST)
+    visible_gpu_count: int | None = None  # how many GPUs CUDA will enumerate; None: cannot tell
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,9 @@ class ToolkitFacts:
     nvcc_path: str | None = None
     nvcc_version: str | None = None  # "12.8.93"
     installs: tuple[ToolkitInstall, ...] = ()
+    nvcc_real_path: str | None = None  # the nvcc binary itself, when the one on PATH is a wrapper or a link
+    path_guess_home: str | None = None  # dirname(dirname(nvcc on PATH)): what torch and DeepSpeed take as CUDA_HOME when it is unset
+    cuda_home_problem: str = ""  # CUDA_HOME/CUDA_PATH points at something that is not a toolkit
 
 
 @dataclass(frozen=True)
@@ -151,6 +171,7 @@ class SystemFacts:
     shm_bytes: int | None = None
     cpu_count: int | None = None
     memory_total_bytes: int | None = None
+    libstdcxx_source: str = ""  # how libstdcxx_path was found: the diagnosed interpreter's loader, or a search of the usual folders
 
 
 @dataclass(frozen=True)
@@ -184,6 +205,9 @@ class PythonEnvFacts:
     distributions: tuple[Distribution, ...] = ()
     duplicates: tuple[str, ...] = ()  # names installed more than once on sys.path
     violations: tuple[RequirementViolation, ...] = ()
+    duplicate_locations: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> "version @ folder" of every copy
+    invalid_distributions: tuple[str, ...] = ()  # leftovers pip ignores ("~orch-2.1.0.dist-info" from an interrupted uninstall)
+    libstdcxx_path: str | None = None  # the libstdc++.so.6 this interpreter's loader resolves
 
 
 @dataclass(frozen=True)
@@ -208,6 +232,10 @@ class TorchFacts:
     returncode: int | None = None
     signal: str | None = None
     elapsed_s: float | None = None
+    failure: str | None = None  # why status is error: timeout | signal | undefined-symbol | symbol-version | missing-library | not-installed | import-error | exception | exit | bad-output
+    stage: str | None = None  # where the child was when it failed: import | cuda | report
+    import_warnings: tuple[str, ...] = ()  # warnings raised by `import torch` itself (e.g. a NumPy ABI mismatch)
+    location: str | None = None  # the folder torch was imported from
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 
 from ftdoctor.facts.model import (
     Distribution, DriverFacts, Facts, Gpu, PythonEnvFacts, Resolved, Status, SystemFacts, ToolkitFacts, TorchFacts,
-    normalize_name,
+    ToolkitInstall, normalize_name,
 )
 from ftdoctor.lock.target import Target
 from ftdoctor.probes.python_env import violations
@@ -116,7 +116,9 @@ def _driver(target: Target, gpus: tuple[Gpu, ...]) -> DriverFacts:
 def _toolkit(target: Target) -> ToolkitFacts:
     if target.nvcc is None:
         return ToolkitFacts(status=Status.UNKNOWN, reason="the target's CUDA toolkit was not described")
-    return ToolkitFacts(status=Status.OK, nvcc_version=target.nvcc, cuda_home=Resolved("CUDA_HOME", "lock target"))
+    home = "/usr/local/cuda"  # where the described toolkit lives does not matter to any rule, only its version
+    return ToolkitFacts(status=Status.OK, nvcc_version=target.nvcc, nvcc_path=f"{home}/bin/nvcc",
+                        cuda_home=Resolved(home, "lock target"), installs=(ToolkitInstall(home, target.nvcc, "lock target"),))
 
 
 def _torch(proposal: Proposal, gpus: tuple[Gpu, ...]) -> TorchFacts:

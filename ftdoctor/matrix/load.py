@@ -14,7 +14,10 @@ from ftdoctor.matrix.bitsandbytes import BitsandbytesMatrix
 from ftdoctor.matrix.deepspeed import DeepSpeedMatrix
 from ftdoctor.matrix.flash_attn import FlashAttnMatrix
 from ftdoctor.matrix.hf_releases import HfReleasesMatrix
+from ftdoctor.matrix.images import ImageMatrix
+from ftdoctor.matrix.hf_stack import HfStackMatrix
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
+from ftdoctor.matrix.platforms import PlatformMatrix
 from ftdoctor.typed_data import DataError, from_plain
 
 # file name -> (Matrix field, row class)
@@ -26,6 +29,9 @@ FILES: dict[str, tuple[str, type]] = {
     "bitsandbytes.toml": ("bitsandbytes", BitsandbytesMatrix),
     "deepspeed.toml": ("deepspeed", DeepSpeedMatrix),
     "hf_releases.toml": ("hf_releases", HfReleasesMatrix),
+    "images.toml": ("images", ImageMatrix),
+    "hf_stack.toml": ("hf_stack", HfStackMatrix),
+    "platform.toml": ("platform", PlatformMatrix),
 }
 
 

@@ -15,6 +15,10 @@ if TYPE_CHECKING:  # the topic modules import the helpers below, so their classe
     from ftdoctor.matrix.deepspeed import DeepSpeedMatrix
     from ftdoctor.matrix.flash_attn import FlashAttnMatrix
     from ftdoctor.matrix.hf_releases import HfReleasesMatrix
+if TYPE_CHECKING:
+    from ftdoctor.matrix.images import ImageMatrix
+    from ftdoctor.matrix.hf_stack import HfStackMatrix
+    from ftdoctor.matrix.platforms import PlatformMatrix
 
 MATRIX_SCHEMA = "ftdoctor-matrix/1"
 
@@ -248,3 +252,6 @@ class Matrix:
     bitsandbytes: BitsandbytesMatrix
     deepspeed: DeepSpeedMatrix
     hf_releases: HfReleasesMatrix
+    images: ImageMatrix
+    hf_stack: HfStackMatrix
+    platform: PlatformMatrix

@@ -7,6 +7,7 @@ bounded; a death by signal is named ("SIGSEGV").
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -53,6 +54,12 @@ class Running:
         self._start = time.monotonic()
         self._error = error
         self._result: ChildResult | None = None
+
+    def cancel(self) -> None:
+        """Kill a child whose answer is no longer wanted (its whole process group)."""
+        if self._proc is not None and self._result is None:
+            _kill_group(self._proc)
+            self._proc.communicate()
 
     def result(self) -> ChildResult:
         if self._result is None:
@@ -126,6 +133,25 @@ def start(
 
 def run(argv: list[str], **kwargs: object) -> ChildResult:
     return start(argv, **kwargs).result()  # type: ignore[arg-type]
+
+
+def staged_records(stdout: str) -> tuple[dict, str]:
+    """Merge the JSON object lines a probe child printed as it went, and name the last stage it reached.
+
+    Children print one flushed line per stage, so after a hang or crash the parent still knows how far they got;
+    lines that are not JSON objects (a library printing to stdout) are skipped.
+    """
+    records: dict = {}
+    stage = ""
+    for line in stdout.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            stage = record.get("stage", stage)
+            records.update({k: v for k, v in record.items() if k != "stage"})
+    return records, stage
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

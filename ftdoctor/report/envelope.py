@@ -8,6 +8,7 @@ from typing import Any
 
 from ftdoctor.errors import ExitCode, FtdoctorError
 from ftdoctor.findings import Finding
+from ftdoctor.report.document import Report
 from ftdoctor.report.summary import counts, status_word
 from ftdoctor.typed_data import to_plain
 
@@ -28,6 +29,17 @@ def envelope(command: str, code: ExitCode, data: dict[str, Any], errors: list[di
 
 def findings_data(findings: list[Finding], **extra: Any) -> dict[str, Any]:
     return {"summary": counts(findings), "findings": [to_plain(f) for f in findings], **extra}
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    """One machine: its findings. Several: every finding in `findings` (so a simple reader misses none),
+    and each machine's own in `machines`."""
+    data = findings_data(report.findings, **report.data)
+    if report.sections:
+        data["machines"] = [
+            {"name": s.name, "source": s.source, **findings_data(s.findings)} for s in report.sections
+        ]
+    return data
 
 
 def error_envelope(command: str, exc: FtdoctorError) -> str:

@@ -15,14 +15,32 @@ def header_lines(facts: Facts, origin: str) -> list[str]:
         f"  system   {s.os} {s.machine}{distro}{glibc}" + (f" [{', '.join(s.container)}]" if s.container else ""),
         f"  driver   {_driver(facts)}",
     ]
-    for gpu in d.gpus:
-        cc = f"sm_{gpu.compute_capability.replace('.', '')}" if gpu.compute_capability else "sm_?"
-        memory = f", {gpu.memory_total_mib // 1024} GiB" if gpu.memory_total_mib else ""
-        lines.append(f"  gpu {gpu.index}    {gpu.name} ({cc}{memory})")
+    lines.extend(_gpu_lines(d.gpus))
+    if d.cuda_visible_devices is not None:
+        lines.append(f"  visible  CUDA_VISIBLE_DEVICES={d.cuda_visible_devices!r}")
     lines.append(f"  torch    {_torch(t)}")
     tk = facts.toolkit
     if tk.nvcc_version:
         lines.append(f"  nvcc     {tk.nvcc_version} ({tk.nvcc_path})")
+    return lines
+
+
+def _gpu_lines(gpus) -> list[str]:
+    """One line per GPU model: 'gpu 0-7  8 × NVIDIA H100 80GB HBM3 (sm_90, 79 GiB)' for a run of identical GPUs."""
+    runs: list[list] = []
+    for gpu in gpus:
+        if runs and (runs[-1][0].name, runs[-1][0].compute_capability) == (gpu.name, gpu.compute_capability):
+            runs[-1].append(gpu)
+        else:
+            runs.append([gpu])
+    lines = []
+    for run in runs:
+        gpu = run[0]
+        cc = f"sm_{gpu.compute_capability.replace('.', '')}" if gpu.compute_capability else "sm_?"
+        memory = f", {gpu.memory_total_mib // 1024} GiB" if gpu.memory_total_mib else ""
+        where = f"gpu {gpu.index}" if len(run) == 1 else f"gpu {gpu.index}-{run[-1].index}"
+        count = f"{len(run)} × " if len(run) > 1 else ""
+        lines.append(f"  {where:<9}{count}{gpu.name} ({cc}{memory})")
     return lines
 
 

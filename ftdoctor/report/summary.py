@@ -25,3 +25,10 @@ def exit_code(findings: list[Finding], fail_on: str = "warning") -> ExitCode:
 
 def status_word(code: ExitCode) -> str:
     return {ExitCode.OK: "ok", ExitCode.WARNINGS: "warnings", ExitCode.ERRORS: "errors"}.get(code, "could-not-run")
+
+
+def ignored(finding: Finding) -> bool:
+    """Skipped because the settings ignore it (with a reason someone wrote down), not merely unselected."""
+    from ftdoctor.rules.engine import SKIPPED_BY
+
+    return finding.severity == Severity.SKIPPED and finding.evidence.get(SKIPPED_BY) == "ignore"

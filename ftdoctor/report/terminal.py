@@ -1,15 +1,19 @@
 """Findings as terminal text: grouped by family with ✓ ! ✗ marks, the fix under each problem, a one-line
-summary. Colour only on a TTY (and never with NO_COLOR); ASCII marks when the terminal cannot encode ✓."""
+summary. Colour only on a TTY (and never with NO_COLOR); ASCII marks when the terminal cannot encode ✓.
+Long messages wrap to the terminal's width on a TTY; piped output keeps one line per finding, for grep."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
 from ftdoctor.findings import Finding, Severity, worst
+from ftdoctor.report.summary import ignored
 
 UNICODE_MARKS = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "·", Severity.OK: "✓", Severity.SKIPPED: "-"}
 ASCII_MARKS = {Severity.ERROR: "x", Severity.WARNING: "!", Severity.INFO: "i", Severity.OK: "+", Severity.SKIPPED: "-"}
@@ -21,13 +25,22 @@ WORDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "i
 class Style:
     colour: bool
     unicode: bool
+    width: int | None = None  # wrap messages to this many columns; None: never wrap
 
     @classmethod
     def for_stream(cls, stream: TextIO, *, no_colour: bool = False) -> Style:
         tty = hasattr(stream, "isatty") and stream.isatty()
         colour = tty and not no_colour and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
         encoding = (getattr(stream, "encoding", None) or "ascii").lower()
-        return cls(colour=colour, unicode=encoding.startswith("utf"))
+        width = max(60, shutil.get_terminal_size((100, 24)).columns) if tty else None
+        return cls(colour=colour, unicode=encoding.startswith("utf"), width=width)
+
+    def wrap(self, text: str, indent: str, hang: str) -> list[str]:
+        """`text` after `indent`, continuation lines after `hang`; one line when not wrapping."""
+        if self.width is None:
+            return [indent + text]
+        return textwrap.wrap(text, self.width, initial_indent=indent, subsequent_indent=hang,
+                             break_long_words=False, break_on_hyphens=False) or [indent]
 
     def mark(self, severity: Severity) -> str:
         text = (UNICODE_MARKS if self.unicode else ASCII_MARKS)[severity]
@@ -52,7 +65,7 @@ def render(
     lines = list(header)
     if lines:
         lines.append("")
-    families = _group(findings)
+    families = _group(findings, titles)
     for family, items in families.items():
         lines.extend(_family_lines(family, items, titles, verbose, style))
     lines.append("")
@@ -60,11 +73,12 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def _group(findings: list[Finding]) -> dict[str, list[Finding]]:
-    groups: dict[str, list[Finding]] = {}
+def _group(findings: list[Finding], titles: dict[str, str]) -> dict[str, list[Finding]]:
+    """Families in the registry's order (others after them, as they come), each family's findings by code."""
+    groups: dict[str, list[Finding]] = {family: [] for family in titles}
     for finding in findings:
         groups.setdefault(finding.family, []).append(finding)
-    return groups
+    return {family: sorted(items, key=lambda f: f.code) for family, items in groups.items() if items}
 
 
 def _family_lines(family: str, items: list[Finding], titles: dict[str, str], verbose: bool, style: Style) -> list[str]:
@@ -77,18 +91,21 @@ def _family_lines(family: str, items: list[Finding], titles: dict[str, str], ver
         title += " (nothing to judge here)"
     lines = [f"[{style.mark(mark_severity)}] {style.bold(title)}"]
     for finding in items:
-        if finding.is_problem or verbose:
+        if finding.is_problem or verbose or ignored(finding):  # an ignore with a reason stays in sight
             lines.extend(finding_lines(finding, style, verbose))
     return lines
 
 
 def finding_lines(finding: Finding, style: Style, verbose: bool = False) -> list[str]:
     where = f" ({finding.location})" if finding.location else ""
-    lines = [f"    {style.mark(finding.severity)} {finding.code} {finding.message}{where}"]
+    # wrapped with a blank stand-in for "    ✗ ", so that the (maybe coloured) mark does not count in the width;
+    # continuation lines start under the message, after the code
+    head = style.wrap(f"{finding.code} {finding.message}{where}", " " * 6, " " * (7 + len(finding.code)))
+    lines = [f"    {style.mark(finding.severity)} {head[0][6:]}", *head[1:]]
     if finding.is_problem or verbose:
         for fix in finding.fixes:
-            lines.append(f"      fix: {fix.summary}")
-            lines.extend(f"        $ {command}" for command in fix.commands)
+            lines.extend(style.wrap(f"fix: {fix.summary}", " " * 6, " " * 11))
+            lines.extend(f"        $ {command}" for command in fix.commands)  # commands never wrap: copy-paste
             if fix.link:
                 lines.append(f"        see {fix.link}")
     return lines

@@ -16,6 +16,11 @@ from ftdoctor.rules.base import Rule
 
 FAMILY_MODULES = (
     "ftdoctor.rules.driver",
+    "ftdoctor.rules.architecture",
+    "ftdoctor.rules.torch_build",
+    "ftdoctor.rules.toolkit",
+    "ftdoctor.rules.system",
+    "ftdoctor.rules.packages",
     "ftdoctor.rules.flash_attn",
     "ftdoctor.rules.bitsandbytes",
     "ftdoctor.rules.deepspeed",
@@ -31,6 +36,7 @@ FAMILY_TITLES = {
     "flash_attn": "flash-attn",
     "bitsandbytes": "bitsandbytes",
     "deepspeed": "DeepSpeed",
+    "fleet": "Across the fleet",
 }
 
 

@@ -69,7 +69,8 @@ class DeepSpeedCudaAgreement(Rule):
 
     code = "DSP902"
     family = FAMILY
-    requires = frozenset({"DSP900", "DSP901"})
+    # TLK400 judges the CUDA major (torch's own extension check); DeepSpeed's stricter minor rule comes after it
+    requires = frozenset({"DSP900", "DSP901", "TLK400"})
 
     def check(self, ctx: Context) -> Pass | Fail | Unknown:
         dist, ds = _dist(ctx), ctx.matrix.deepspeed
@@ -135,10 +136,12 @@ class DeepSpeedNinja(Rule):
     severity = Severity.WARNING
     requires = frozenset({"DSP900"})
 
-    def check(self, ctx: Context) -> Pass | Fail:
+    def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
         ninja = machine.installed(ctx.facts, "ninja")
         if ninja is not None:
-            return Pass(f"ninja {ninja.version}")
+            return Pass(f"ninja {ninja.version}".rstrip())
+        if any(v.package == "deepspeed" and v.requirement.startswith("ninja") for v in ctx.facts.python.violations):
+            return NotApplicable("deepspeed's own requirement on ninja is missing: the package checks report it")
         return Fail("ninja is not installed: DeepSpeed's JIT op builds fail (`Ninja is required to load C++ extensions`)",
                     fixes=(Fix("Install ninja", (ctx.pip("install", "ninja"),), DOCS),))
 

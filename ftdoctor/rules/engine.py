@@ -14,6 +14,8 @@ from ftdoctor.findings import Finding, Severity
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule, Unknown
 from ftdoctor.rules.settings import Settings
 
+SKIPPED_BY = "skipped_by"  # evidence key of a finding the settings skipped: "ignore" or "select"
+
 
 def order(rules: Iterable[type[Rule]]) -> list[type[Rule]]:
     by_code = {rule.code: rule for rule in rules}
@@ -42,11 +44,11 @@ def judge(rules: Iterable[type[Rule]], ctx: Context) -> list[Finding]:
             "unknown"
         ):
             passed.add(rule_cls.code)
-        reason = settings.skip_reason(rule_cls.code)
-        if reason is not None:
+        skip = settings.skip(rule_cls.code)
+        if skip is not None:
             finding = Finding(
                 code=finding.code, family=finding.family, severity=Severity.SKIPPED,
-                title=finding.title, message=reason,
+                title=finding.title, message=skip[1], evidence={SKIPPED_BY: skip[0]},
             )
         findings.append(finding)
     return findings

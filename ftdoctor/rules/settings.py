@@ -29,17 +29,23 @@ class Settings:
 
     def skip_reason(self, code: str) -> str | None:
         """Why `code` is not judged, or None when it is."""
+        skip = self.skip(code)
+        return skip[1] if skip else None
+
+    def skip(self, code: str) -> tuple[str, str] | None:
+        """("select" | "ignore", reason) when `code` is not judged, else None. Renderers show ignored rules
+        (a decision someone wrote down, with a reason) even where unselected ones stay quiet."""
         ignored = max((p for p in self.ignore if code.startswith(p)), key=len, default=None)
         selected = max((p for p in self.select if code.startswith(p)), key=len, default=None)
         if self.select and selected is None:
-            return "not selected (--select / [tool.ftdoctor] select)"
+            return "select", "not selected (--select / [tool.ftdoctor] select)"
         if ignored is not None and (selected is None or len(ignored) >= len(selected)):
-            return f"ignored: {self.ignore[ignored]}"
+            return "ignore", f"ignored: {self.ignore[ignored]}"
         return None
 
     def merged(self, *, select: list[str] | None, ignore: list[str] | None, fail_on: str | None) -> Settings:
         """Command-line options on top of the file: they add to ignore and replace select."""
-        more = {p: "ignored on the command line (--ignore)" for p in (ignore or [])}
+        more = {p: "--ignore on the command line" for p in (ignore or [])}
         return Settings(
             select=tuple(select) if select else self.select,
             ignore={**self.ignore, **more},
@@ -83,7 +89,7 @@ def _parse(section: object, where: str) -> Settings:
         raise InputFileError("[tool.ftdoctor] select must be a list of code prefixes", where=where)
     ignore = section.get("ignore", {})
     if isinstance(ignore, list) and all(isinstance(s, str) for s in ignore):
-        ignore = {prefix: f"ignored in {where}" for prefix in ignore}
+        ignore = {prefix: f"[tool.ftdoctor] ignore in {where}" for prefix in ignore}
     elif not (isinstance(ignore, dict) and all(isinstance(v, str) for v in ignore.values())):
         raise InputFileError(
             "[tool.ftdoctor] ignore must be a list of prefixes or a table of prefix = \"reason\"", where=where

@@ -80,15 +80,16 @@ def test_missing_interpreter_is_one_line(cli, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_nothing_to_fix(cli, tmp_path):
-    facts = Facts(system=SystemFacts(os="Linux", machine="x86_64"),
-                  driver=DriverFacts(driver_version=Resolved("580.95.05", "nvml"), pci_status=Status.OK,
-                                     gpus=(Gpu(0, "NVIDIA H100", "nvml", compute_capability="9.0"),)),
-                  python=PythonEnvFacts(status=Status.OK, version="3.12.3", executable="python"))
-    path = tmp_path / "ok.json"
-    path.write_text(serialize.dumps(facts))
-    result = cli("fix", "--facts", str(path))
-    assert result.returncode == 0 and "nothing to fix" in result.stdout
+def test_nothing_to_fix():
+    """No error or warning: no step, and the plan says so (the rules are the same ones check runs)."""
+    from ftdoctor.fix.plan import make_plan
+    from ftdoctor.fix.render import plan_text
+    from ftdoctor.matrix import load_matrix
+
+    facts = Facts(python=PythonEnvFacts(status=Status.OK, version="3.12.3", executable="python"))
+    plan = make_plan(facts, load_matrix(), [])
+    assert plan.steps == () and plan.problems == ()
+    assert "nothing to fix" in plan_text(plan, dry_run=True)
 
 
 def _fake_dist(site, name, version):
