@@ -13,8 +13,8 @@ from functools import lru_cache
 from packaging.requirements import Requirement
 
 from ftdoctor.facts.model import (
-    Distribution, DriverFacts, Facts, Gpu, PythonEnvFacts, Resolved, Status, SystemFacts, ToolkitFacts, TorchFacts,
-    ToolkitInstall, normalize_name,
+    CudaDriverApiFacts, Distribution, DriverFacts, Facts, Gpu, KernelModule, NvmlFacts, PythonEnvFacts, Resolved,
+    Status, SystemFacts, ToolkitFacts, ToolkitInstall, TorchFacts, normalize_name,
 )
 from ftdoctor.lock.target import Target
 from ftdoctor.probes.python_env import violations
@@ -65,13 +65,19 @@ def markers(target: Target) -> dict[str, str]:
 
 
 def facts_for(target: Target, proposal: Proposal) -> Facts:
-    """The snapshot a machine like `target` would give once the proposal is installed."""
+    """The snapshot a machine like `target` would give once the proposal is installed: the target's own snapshot
+    (when it came from one) with the packages and torch replaced, else a healthy machine as described."""
     dists = tuple(_distribution(p) for p in proposal.pins) + _implied(proposal, target)
     gpus = tuple(Gpu(index=i, name=g.name, source="lock target", compute_capability=g.cc) for i, g in enumerate(target.gpus))
     python = PythonEnvFacts(
         status=Status.OK, executable="python", version=f"{target.python}.0", implementation="CPython",
         kind="venv", distributions=dists, violations=violations(dists, markers(target)),
     )
+    if target.base is not None:
+        base = target.base
+        python = replace(python, executable=base.python.executable or "python", prefix=base.python.prefix,
+                         base_prefix=base.python.base_prefix, kind=base.python.kind or "venv")
+        return replace(base, label="lock proposal", python=python, torch=_torch(proposal, base.driver.gpus or gpus))
     return Facts(
         label="lock proposal",
         driver=_driver(target, gpus),
@@ -107,10 +113,18 @@ def _requirement(text: str) -> Requirement:
 
 
 def _driver(target: Target, gpus: tuple[Gpu, ...]) -> DriverFacts:
+    """A described GPU machine has a working driver: its kernel module and libraries answer with that version."""
     if target.cpu:
         return DriverFacts(pci_status=Status.OK)
     value = Resolved(target.driver, "lock target")
-    return DriverFacts(driver_version=value, gpus=gpus, pci_status=Status.OK)
+    source = "lock target"
+    return DriverFacts(
+        kernel_module=KernelModule(status=Status.OK, source=source, version=target.driver),
+        nvml=NvmlFacts(status=Status.OK, driver_version=target.driver, gpus=gpus),
+        cuda_driver_api=CudaDriverApiFacts(status=Status.OK, library=source, device_count=len(gpus),
+                                           compute_capabilities=tuple(g.compute_capability for g in gpus)),
+        driver_version=value, gpus=gpus, pci_status=Status.OK,
+    )
 
 
 def _toolkit(target: Target) -> ToolkitFacts:

@@ -36,6 +36,7 @@ class Target:
     origin: str = "described"  # "described" | "this machine" | "facts FILE"
     env: dict[str, str] = field(default_factory=dict)
     installed: tuple[Distribution, ...] = ()  # the live environment (for `fix`), empty for described targets
+    base: Facts | None = None  # the snapshot a target came from: proposals are judged on top of it
 
     @property
     def cpu(self) -> bool:
@@ -177,4 +178,5 @@ def from_facts(facts: Facts, matrix, origin: str) -> Target:
         origin=origin,
         env=dict(facts.env),
         installed=facts.python.distributions,
+        base=facts,
     )

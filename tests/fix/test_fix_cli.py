@@ -19,7 +19,8 @@ def broken_box(tmp_path):
     """H100 on driver 550 with the index's torch 2.11 (CUDA 13: the driver cannot run it), a flash-attn wheel
     built for torch 2.8, bitsandbytes forced to a CUDA 12.6 library, and the HF stack."""
     dists = (
-        Distribution("torch", "2.11.0"), Distribution("flash-attn", "2.8.3", direct_url=WHEEL),
+        Distribution("torch", "2.11.0", requires=("cuda-toolkit[cudart]==13.0.2",)),
+        Distribution("flash-attn", "2.8.3", direct_url=WHEEL),
         Distribution("bitsandbytes", "0.49.2"), Distribution("transformers", "5.20.2"), Distribution("trl", "1.14.2"),
         Distribution("peft", "0.21.2"), Distribution("accelerate", "1.15.0"), Distribution("datasets", "4.8.5"),
         Distribution("huggingface-hub", "1.33.0"), Distribution("einops", "0.8.2"),
