@@ -45,7 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     choice.add_argument("--prefer", choices=("proven", "newest"), default="proven",
                         help="proven (default): confirmed, prebuilt, not the newest series; newest: the newest that fits")
     output = parser.add_argument_group("output")
-    output.add_argument("-o", "--output", metavar="FILE", help="write the lock here (pylock*.toml: PEP 751; else requirements)")
+    output.add_argument("-o", "--output", metavar="FILE",
+                        help="write the lock here (pylock*.toml: PEP 751; *Dockerfile: a Dockerfile; else requirements)")
+    output.add_argument("--format", choices=("requirements", "pylock", "dockerfile"),
+                        help="the output format (default: from the -o name, else requirements)")
     output.add_argument("--force", action="store_true", help="replace an existing output file")
     output.add_argument("--explain", action="store_true", help="say why each pin was chosen and what was ruled out")
     output.add_argument("--json", action="store_true", help="print the chosen set as JSON")
@@ -137,19 +140,23 @@ def _extras(text: str) -> tuple[str, ...]:
 def _check_output(args: argparse.Namespace) -> None:
     if args.output and Path(args.output).exists() and not args.force:
         raise UsageError("file exists, refusing to overwrite it", where=args.output, hint="pass --force to replace it")
-    if args.output and _is_pylock(args.output) and not (args.resolve or args.resolution):
-        raise UsageError("pylock.toml lists every file with its hash, which needs a resolution", where=args.output,
+    if _format(args) == "pylock" and not (args.resolve or args.resolution):
+        raise UsageError("pylock.toml lists every file with its hash, which needs a resolution", where=args.output or "--format",
                          hint="add --resolve (asks pip's resolver over the network), or write a requirements file")
     if args.resolve and args.resolution:
         raise UsageError("--resolve and --resolution both say where the resolution comes from", hint="give one")
-    if args.output and _is_pylock(args.output) and args.resolution:
+    if _format(args) == "pylock" and args.resolution:
         raise UsageError("a recorded resolution keeps no file URLs, which pylock.toml needs", where=args.output,
                          hint="use --resolve, or write a requirements file from the recorded resolution")
 
 
-def _is_pylock(path: str) -> bool:
-    name = Path(path).name
-    return name.startswith("pylock.") and name.endswith(".toml")
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    name = Path(args.output).name if args.output else ""
+    if name.startswith("pylock.") and name.endswith(".toml"):
+        return "pylock"
+    return "dockerfile" if name.endswith("Dockerfile") else "requirements"
 
 
 def _resolution(args: argparse.Namespace, result, matrix):
@@ -186,7 +193,7 @@ def _emit(args: argparse.Namespace, result, command: str, resolution) -> int:
     elif args.explain or not result.ok:
         sys.stdout.write(render.explain(result))
     elif not args.output:
-        sys.stdout.write(render.requirements(result, command, resolution))
+        sys.stdout.write(_text(args, result, command, resolution))
     if result.ok and args.output:
         print(f"ftdoctor: lock for {result.request.target.describe()} written to {args.output}", file=sys.stderr)
     elif not result.ok:
@@ -198,5 +205,17 @@ def _write(args: argparse.Namespace, result, command: str, resolution) -> None:
     from ftdoctor import atomic
     from ftdoctor.lock import render
 
-    text = render.pylock(result, resolution, command) if _is_pylock(args.output) else render.requirements(result, command, resolution)
-    atomic.write_text(args.output, text, overwrite=args.force)
+    atomic.write_text(args.output, _text(args, result, command, resolution), overwrite=args.force)
+
+
+def _text(args: argparse.Namespace, result, command: str, resolution) -> str:
+    from ftdoctor.lock import render
+    from ftdoctor.matrix import load_matrix
+
+    match _format(args):
+        case "pylock":
+            return render.pylock(result, resolution, command)
+        case "dockerfile":
+            return render.dockerfile(result, command, resolution, load_matrix())
+        case _:
+            return render.requirements(result, command, resolution)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from ftdoctor.errors import UsageError
 from ftdoctor.lock.resolution import Resolution
 from ftdoctor.lock.search import LockResult
 from ftdoctor.matrix.load import FILES, matrix_dir
@@ -104,6 +105,33 @@ def pylock(result: LockResult, resolution: Resolution, command: str) -> str:
     for line in _after_install(result, resolution):
         out.append(line)
     return "\n".join(out) + "\n"
+
+
+def dockerfile(result: LockResult, command: str, resolution: Resolution | None, matrix) -> str:
+    """A Dockerfile for the lock (ftdoctor/lock/dockerfile.py): base image of torch's CUDA, the pinned lines in one
+    pip step, flash-attn after torch (its wheel, or a build for these GPUs only)."""
+    from ftdoctor.lock.dockerfile import DockerfileSpec, PrebuiltWheel, SourceBuild, render
+
+    proposal, target = result.proposal, result.request.target
+    if resolution is not None:
+        lines = tuple(f"{f.name}=={f.version} --hash=sha256:{f.sha256}" for f in resolution.files)
+    else:
+        lines = tuple(f"{p.name}=={p.version}" for p in proposal.pins if not (p.url or p.build))
+    flash = proposal.pin("flash-attn")
+    step = None
+    if flash is not None and flash.url:
+        step = PrebuiltWheel(flash.url)
+    elif flash is not None:
+        step = SourceBuild(f"flash-attn=={flash.version}", cuda_archs=";".join(cc.replace(".", "") for cc in target.ccs))
+    spec = DockerfileSpec(python=target.python, requirements=lines, cuda=proposal.torch.cuda if proposal.torch else None,
+                          extra_index_urls=tuple(sorted({p.index for p in proposal.pins if p.index})),
+                          flash_attn=step, comment=tuple(h.removeprefix("# ") for h in header(result, command, resolution)[1:]))
+    try:
+        return render(spec, matrix.images)
+    except UsageError as exc:
+        if "needs pinned" in exc.what:  # flash-attn's build tools are pinned only by a resolution
+            raise UsageError(exc.what, hint="add --resolve: the resolved lock pins them") from None
+        raise
 
 
 def explain(result: LockResult) -> str:

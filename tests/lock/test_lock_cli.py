@@ -161,3 +161,17 @@ def test_pylock_from_a_resolution_is_valid_pep751(tmp_path):
     assert torch["wheels"][0]["hashes"]["sha256"] == "a" * 64 and torch["wheels"][0]["url"]
     assert data["packages"][1]["sdist"]["name"] == "deepspeed-0.18.9.tar.gz"
     assert "pip install --no-deps https://github.com/" in text  # flash-attn: a post-install step, no index hash
+
+
+def test_dockerfile_from_a_lock(cli, tmp_path):
+    out = tmp_path / "Dockerfile"
+    result = cli(*H100, "--with", "flash-attn,deepspeed", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "FROM nvidia/cuda:12.8" in text and "torch==2.8.0" in text
+    assert "pip install --no-cache-dir --no-deps -r /tmp/flash-attn.txt" in text
+    assert "cu12torch2.8cxx11abiTRUE-cp312-cp312-linux_x86_64.whl" in text
+    source = cli(*H100, "--with", "flash-attn", "--prefer", "newest", "--format", "dockerfile")
+    assert source.returncode == 3 and "add --resolve" in source.stderr  # its build tools need pinning
+    cpu = cli("lock", "--cpu", "--python", "3.12", "--format", "dockerfile").stdout
+    assert "torch==2.14.1+cpu" in cpu and "download.pytorch.org/whl/cpu" in cpu
