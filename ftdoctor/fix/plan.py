@@ -69,6 +69,13 @@ class Plan:
         return tuple(s for s in self.steps if s.kind != "manual")
 
 
+def _settable(facts: Facts, name: str, value: str | None) -> bool:
+    """CUDA_HOME/CUDA_PATH only to a toolkit this machine has: pointing them at nothing breaks every build."""
+    if name not in ("CUDA_HOME", "CUDA_PATH") or value is None:
+        return True
+    return any(i.path.rstrip("/") == value.rstrip("/") for i in facts.toolkit.installs)
+
+
 def make_plan(facts: Facts, matrix, findings: list[Finding]) -> Plan:
     from ftdoctor.lock.target import from_facts
 
@@ -81,7 +88,7 @@ def make_plan(facts: Facts, matrix, findings: list[Finding]) -> Plan:
         target, notes = None, [f"no package changes planned: {getattr(exc, 'what', exc)}"]
     pins = _lock_pins(matrix, target, notes) if target is not None and problems else []
     steps += _package_steps(facts, pins, problems)
-    env_steps, manual = _finding_steps(problems, steps)
+    env_steps, manual = _finding_steps(facts, problems, steps)
     steps += env_steps + manual
     expected = _expected(facts, matrix, steps)
     return Plan(python, tuple(steps), problems, expected, tuple(notes))
@@ -161,7 +168,7 @@ def _change(dist: Distribution | None, pin: Pin) -> Change | None:
     return Change(pin.name, dist.version, pin.version, "upgrade" if after > before else "downgrade")
 
 
-def _finding_steps(problems, package_steps: list[Step]) -> tuple[list[Step], list[Step]]:
+def _finding_steps(facts: Facts, problems, package_steps: list[Step]) -> tuple[list[Step], list[Step]]:
     """Environment variables from the findings' fixes, and what else they ask for, as manual steps."""
     env: dict[str, str | None] = {}
     why: dict[str, list[str]] = {}
@@ -171,7 +178,7 @@ def _finding_steps(problems, package_steps: list[Step]) -> tuple[list[Step], lis
         for fix in finding.fixes:
             lines = [c for c in fix.commands if c.strip() and not c.lstrip().startswith("#")]
             envs = [m for c in lines if (m := ENV_LINE.match(c.strip()))]
-            if envs and len(envs) == len(lines):
+            if envs and len(envs) == len(lines) and all(_settable(facts, m.group(1) or m.group(3), m.group(2)) for m in envs):
                 for m in envs:
                     name = m.group(1) or m.group(3)
                     env.setdefault(name, m.group(2) if m.group(1) else None)

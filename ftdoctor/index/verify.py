@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.tags import parse_tag
 from packaging.utils import parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 

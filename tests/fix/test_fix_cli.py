@@ -132,3 +132,19 @@ def test_apply_yes_stops_at_a_failed_step_and_checks_again(cli, cpu_venv):
     assert "[FAILED] install the versions that fit this torch: pip failed:" in result.stdout
     assert "rolled back: nothing had changed" in result.stdout
     assert "checked again:" in result.stdout and "still: BNB804" in result.stdout
+
+
+def test_cuda_home_is_set_only_to_a_toolkit_that_exists():
+    from ftdoctor.facts.model import ToolkitFacts, ToolkitInstall
+    from ftdoctor.findings import Finding, Fix, Severity
+    from ftdoctor.fix.plan import make_plan
+    from ftdoctor.matrix import load_matrix
+
+    finding = Finding("DSP902", "deepspeed", Severity.ERROR, "t", "nvcc 12.4 vs torch CUDA 12.8",
+                      fixes=(Fix("Build with a CUDA 12.8 toolkit", ("export CUDA_HOME=/usr/local/cuda-12.8",)),))
+    bare = Facts(python=PythonEnvFacts(status=Status.OK, version="3.12.3", executable="python"))
+    plan = make_plan(bare, load_matrix(), [finding])
+    assert [s.kind for s in plan.steps] == ["manual"]  # no such toolkit here: installing it is a by-hand step
+    has = Facts(python=bare.python, toolkit=ToolkitFacts(status=Status.OK, installs=(ToolkitInstall("/usr/local/cuda-12.8", "12.8.93", "/usr/local"),)))
+    plan = make_plan(has, load_matrix(), [finding])
+    assert [(s.kind, s.env) for s in plan.steps] == [("env", (("CUDA_HOME", "/usr/local/cuda-12.8"),))]
