@@ -22,6 +22,7 @@ def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool = Fal
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, _mode(target))  # mkstemp makes 0600; the result should look like any file the user writes
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -31,3 +32,13 @@ def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool = Fal
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _mode(target: Path) -> int:
+    """The existing file's permissions, else what the umask gives a new file."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

@@ -25,7 +25,8 @@ def report(name: str, **options) -> str:
 def test_families_follow_the_registry_and_codes_ascend():
     text = report("h100-driver580-cu130", verbose=True)
     heads = [line for line in text.splitlines() if line.startswith("[")]
-    assert [h.split("] ", 1)[1] for h in heads] == [t for f, t in FAMILY_TITLES.items() if f != "fleet"]
+    titles = [h.split("] ", 1)[1].removesuffix(" (nothing to judge here)") for h in heads]
+    assert titles == [t for f, t in FAMILY_TITLES.items() if f != "fleet"]
     codes = [line.split()[1] for line in text.splitlines() if line.startswith("    ") and line.split()[1][:3] == "DRV"]
     assert codes == sorted(codes)
 

@@ -22,6 +22,9 @@ class Command:
 
 COMMANDS = (
     Command("check", "ftdoctor.cli.check", "probe this machine (or a saved snapshot) and judge it"),
+    Command("lock", "ftdoctor.cli.lock", "pin torch, its CUDA variant, the HF stack and extras for a target machine"),
+    Command("fix", "ftdoctor.cli.fix", "plan (and with --apply run) the commands that fix what check finds"),
+    Command("matrix", "ftdoctor.cli.matrix", "maintainer: verify the matrix against the package index, generate its page"),
     Command("compare", "ftdoctor.cli.compare", "compare the saved facts of several machines (the nodes of a cluster)"),
     Command("tui", "ftdoctor.cli.tui", "browse the findings and fixes in a terminal app"),
     Command("explain", "ftdoctor.cli.explain", "name the root cause and the fix from an error log"),

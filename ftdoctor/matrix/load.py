@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from ftdoctor.errors import MatrixError
+from ftdoctor.matrix.bitsandbytes import BitsandbytesMatrix
+from ftdoctor.matrix.deepspeed import DeepSpeedMatrix
+from ftdoctor.matrix.flash_attn import FlashAttnMatrix
+from ftdoctor.matrix.hf_releases import HfReleasesMatrix
 from ftdoctor.matrix.images import ImageMatrix
 from ftdoctor.matrix.hf_stack import HfStackMatrix
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
@@ -21,6 +25,10 @@ FILES: dict[str, tuple[str, type]] = {
     "torch.toml": ("torch", TorchMatrix),
     "cuda.toml": ("cuda", CudaMatrix),
     "gpus.toml": ("gpus", GpuMatrix),
+    "flash_attn.toml": ("flash_attn", FlashAttnMatrix),
+    "bitsandbytes.toml": ("bitsandbytes", BitsandbytesMatrix),
+    "deepspeed.toml": ("deepspeed", DeepSpeedMatrix),
+    "hf_releases.toml": ("hf_releases", HfReleasesMatrix),
     "images.toml": ("images", ImageMatrix),
     "hf_stack.toml": ("hf_stack", HfStackMatrix),
     "platform.toml": ("platform", PlatformMatrix),

@@ -10,6 +10,11 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+if TYPE_CHECKING:  # the topic modules import the helpers below, so their classes are named for typing only
+    from ftdoctor.matrix.bitsandbytes import BitsandbytesMatrix
+    from ftdoctor.matrix.deepspeed import DeepSpeedMatrix
+    from ftdoctor.matrix.flash_attn import FlashAttnMatrix
+    from ftdoctor.matrix.hf_releases import HfReleasesMatrix
 if TYPE_CHECKING:
     from ftdoctor.matrix.images import ImageMatrix
     from ftdoctor.matrix.hf_stack import HfStackMatrix
@@ -59,6 +64,7 @@ class TorchVariant:
     ptx: tuple[str, ...] = ()  # compute capabilities whose PTX is embedded as well
     index_suffix: str = ""  # "cu128"; derived from `cuda` when empty
     confidence: str = "confirmed"  # "confirmed" | "unconfirmed"
+    cxx11_abi: bool | None = None  # torch._C._GLIBCXX_USE_CXX11_ABI of this variant's wheels; None: as the release's default wheel
 
     def __post_init__(self) -> None:
         _check_source(self.source)
@@ -155,10 +161,33 @@ class CudaToolkit:
 
 
 @dataclass(frozen=True)
+class CudaCapability:
+    """The first CUDA release whose nvcc and driver know a compute capability (and the last that can target it)."""
+
+    cc: str
+    first_cuda: str
+    source: str
+    last_cuda: str = ""
+
+    def __post_init__(self) -> None:
+        _check_source(self.source)
+        cc_tuple(self.cc)
+        _version(self.first_cuda, "first_cuda")
+        if self.last_cuda:
+            _version(self.last_cuda, "last_cuda")
+
+
+@dataclass(frozen=True)
 class CudaMatrix:
     schema: str
     majors: tuple[CudaMajor, ...]
     toolkits: tuple[CudaToolkit, ...]
+    capabilities: tuple[CudaCapability, ...] = ()
+
+    def first_driver_for_cc(self, cc: str) -> str | None:
+        """The driver bundled with the first CUDA that knows this GPU: an older driver cannot drive it at all."""
+        row = next((c for c in self.capabilities if cc_tuple(c.cc) == cc_tuple(cc)), None)
+        return self.full_feature_driver(row.first_cuda) if row else None
 
     def major(self, cuda: str) -> CudaMajor | None:
         wanted = Version(cuda).major
@@ -219,6 +248,10 @@ class Matrix:
     torch: TorchMatrix
     cuda: CudaMatrix
     gpus: GpuMatrix
+    flash_attn: FlashAttnMatrix
+    bitsandbytes: BitsandbytesMatrix
+    deepspeed: DeepSpeedMatrix
+    hf_releases: HfReleasesMatrix
     images: ImageMatrix
     hf_stack: HfStackMatrix
     platform: PlatformMatrix

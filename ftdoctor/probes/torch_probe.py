@@ -127,7 +127,8 @@ def cuda_from_metadata(dist: Distribution) -> str | None:
     if label:
         return None
     for req in dist.requires:
-        found = re.match(r"(?:nvidia-cuda-runtime(?:-cu\d+)?|cuda-toolkit(?:\[[^\]]*\])?)\s*==\s*(\d+)\.(\d+)", req)
+        bare = re.sub(r"[\s()]", "", req)  # torch <= 2.6 writes `nvidia-cuda-runtime-cu12 (==12.1.105)`
+        found = re.match(r"(?:nvidia-cuda-runtime(?:-cu\d+)?|cuda-toolkit(?:\[[^\]]*\])?)==(\d+)\.(\d+)", bare)
         if found:
             return f"{found.group(1)}.{found.group(2)}"
     return None

@@ -4,6 +4,8 @@ Code bands (documented in docs/rules.md, generated from this registry):
     DRV1xx  NVIDIA driver and CUDA driver API        ARC2xx  GPU architecture vs builds, precision
     TOR3xx  the torch build                          TLK4xx  CUDA toolkit for extension builds
     SYS5xx  system libraries, shadowed CUDA libs     PKG6xx  Python packages that must fit each other
+    FLA7xx  flash-attn (70x-74x static, 75x+ smoke)  BNB8xx  bitsandbytes (80x-84x static, 85x+ smoke)
+    DSP9xx  DeepSpeed (90x-94x static, 95x+ smoke)
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ FAMILY_MODULES = (
     "ftdoctor.rules.toolkit",
     "ftdoctor.rules.system",
     "ftdoctor.rules.packages",
+    "ftdoctor.rules.flash_attn",
+    "ftdoctor.rules.bitsandbytes",
+    "ftdoctor.rules.deepspeed",
 )
 
 FAMILY_TITLES = {
@@ -28,6 +33,9 @@ FAMILY_TITLES = {
     "toolkit": "CUDA toolkit",
     "system": "System libraries",
     "packages": "Python packages",
+    "flash_attn": "flash-attn",
+    "bitsandbytes": "bitsandbytes",
+    "deepspeed": "DeepSpeed",
     "fleet": "Across the fleet",
 }
 

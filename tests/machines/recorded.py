@@ -285,7 +285,8 @@ def h100_driver580_cu130() -> Facts:
     gpus = tuple(gpu(i, "H100") for i in range(8))
     stack = hf_stack(sp, transformers="5.5.4", hub="1.5.0", accelerate="1.12.0", peft="0.18.1", trl="1.5.1",
                      datasets="4.7.0", py="cp312-cp312",
-                     extra=(dist("deepspeed", "0.18.6", sp, requires=("torch", "numpy", "packaging>=20.0")),
+                     extra=(dist("deepspeed", "0.18.6", sp, requires=("torch", "numpy", "packaging>=20.0", "ninja")),
+                            dist("ninja", "1.13.0", sp),
                             dist("packaging", "25.0", sp)))
     return facts(
         "h100-driver580-cu130",
@@ -551,7 +552,8 @@ def ld_library_path_shadow() -> Facts:
         [lib for lib in cuda_libs(sp, False, "/usr/lib/x86_64-linux-gnu/libcuda.so.550.127.05") if "cublas" not in lib]
         + ["/usr/local/cuda-12.4/lib64/libcublas.so.12.4.5.8", "/usr/local/cuda-12.4/lib64/libcublasLt.so.12.4.5.8"]))
     stack = hf_stack(sp, transformers="4.46.3", hub="0.26.5", accelerate="1.1.1", peft="0.13.2", py="cp310-cp310",
-                     extra=(dist("deepspeed", "0.15.4", sp, requires=("torch", "numpy", "packaging>=20.0")),
+                     extra=(dist("deepspeed", "0.15.4", sp, requires=("torch", "numpy", "packaging>=20.0", "ninja")),
+                            dist("ninja", "1.13.0", sp),
                             dist("packaging", "24.2", sp)))
     return facts(
         "ld-library-path-shadow",
@@ -637,7 +639,8 @@ def a100_mig_two_toolkits() -> Facts:
     sp = site(VENV)
     g = (gpu(0, "A100-80", mig="enabled"),)
     stack = hf_stack(sp, transformers="4.57.6", hub="0.35.3", accelerate="1.10.1", peft="0.17.1",
-                     extra=(dist("deepspeed", "0.17.6", sp, requires=("torch", "numpy", "packaging>=20.0")),
+                     extra=(dist("deepspeed", "0.17.6", sp, requires=("torch", "numpy", "packaging>=20.0", "ninja")),
+                            dist("ninja", "1.13.0", sp),
                             dist("packaging", "25.0", sp)))
     return facts(
         "a100-mig-two-toolkits",

@@ -7,7 +7,8 @@ from ftdoctor.rules import FAMILY_MODULES, FAMILY_TITLES, all_rules
 from ftdoctor.rules.docs import render
 
 REPO = Path(__file__).resolve().parents[2]
-BANDS = {"driver": "DRV1", "architecture": "ARC2", "torch": "TOR3", "toolkit": "TLK4", "system": "SYS5", "packages": "PKG6"}
+BANDS = {"driver": "DRV1", "architecture": "ARC2", "torch": "TOR3", "toolkit": "TLK4", "system": "SYS5", "packages": "PKG6",
+         "flash_attn": "FLA7", "bitsandbytes": "BNB8", "deepspeed": "DSP9"}
 
 
 def test_every_family_has_rules_in_its_band():

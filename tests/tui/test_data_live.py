@@ -34,7 +34,7 @@ def test_probe_tasks_give_the_facts_gather_gives(tmp_path):
 def test_the_real_judge_and_the_seams_this_build_lacks():
     runners = live.runners(Settings())
     findings = runners.judge(Facts())
-    assert [f.code for f in findings][:1] == ["DRV100"]
+    assert "DRV100" in [f.code for f in findings]
     assert runners.titles["driver"] == "NVIDIA driver"
     assert runners.run_step is not None and runners.probes == ()
     assert (runners.verify, runners.preflight, runners.lockfile) == (None, None, None)
@@ -42,7 +42,8 @@ def test_the_real_judge_and_the_seams_this_build_lacks():
 
 def test_ignored_rules_are_skipped_with_their_reason():
     runners = live.runners(Settings().merged(select=None, ignore=["DRV100"], fail_on=None))
-    assert runners.judge(Facts())[0].severity.value == "skipped"
+    (drv100,) = [f for f in runners.judge(Facts()) if f.code == "DRV100"]
+    assert drv100.severity.value == "skipped"
 
 
 def test_explain_plugs_in_through_its_library_api_when_the_build_has_it(monkeypatch):
