@@ -22,6 +22,8 @@ class Command:
 
 COMMANDS = (
     Command("check", "ftdoctor.cli.check", "probe this machine (or a saved snapshot) and judge it"),
+    Command("train", "ftdoctor.cli.train", "preflight a training config (--dry-run) before launching it"),
+    Command("estimate", "ftdoctor.cli.estimate", "estimate a training config's peak GPU memory"),
 )
 
 EXIT_CODES = """exit codes:

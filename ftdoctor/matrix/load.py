@@ -11,6 +11,7 @@ from typing import Any
 
 from ftdoctor.errors import MatrixError
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
+from ftdoctor.matrix.trainer_api import TrainerApiMatrix
 from ftdoctor.typed_data import DataError, from_plain
 
 # file name -> (Matrix field, row class)
@@ -18,6 +19,7 @@ FILES: dict[str, tuple[str, type]] = {
     "torch.toml": ("torch", TorchMatrix),
     "cuda.toml": ("cuda", CudaMatrix),
     "gpus.toml": ("gpus", GpuMatrix),
+    "trainer_api.toml": ("trainer_api", TrainerApiMatrix),
 }
 
 

@@ -60,7 +60,7 @@ def _naming(located: Located, shape: ModelShape | None, build: bool) -> tuple[Na
         return None, frozenset(), "the architecture is unknown"
     naming = naming_for(shape.model_type)
     if naming is not None:
-        return naming, naming.all, f"module names of `{shape.model_type}` models"
+        return naming, naming.all | naming.paths(shape.model_type), f"module names of `{shape.model_type}` models"
     if not build or located.kind not in ("local", "cache") or located.path is None:
         return None, frozenset(), f"`{shape.model_type}` is not in ftdoctor's naming table and the model is not local"
     names, why = meta_modules(str(located.path))

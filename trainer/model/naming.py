@@ -29,6 +29,15 @@ class Naming:
     def all(self) -> frozenset[str]:
         return frozenset((*self.linear, self.embedding, self.head, *self.other))
 
+    def paths(self, model_type: str) -> frozenset[str]:
+        """Full module paths of layer 0 (what a regular expression in target_modules is matched against)."""
+        layer, embed_parent, attn, mlp = PATHS.get(model_type, ("model.layers.0", "model", "self_attn", "mlp"))
+        result = {f"{embed_parent}.{self.embedding}", self.head, layer, f"{layer}.{attn}", f"{layer}.{mlp}"}
+        for name in self.linear:
+            parent = mlp if name in MLP_NAMES else attn
+            result.add(f"{layer}.{parent}.{name}")
+        return frozenset(result)
+
 
 def _llama_like(*extra_other: str, linear: tuple[str, ...] | None = None) -> Naming:
     return Naming(linear or LLAMA_LIKE["linear"], LLAMA_LIKE["embedding"], LLAMA_LIKE["head"],
@@ -64,6 +73,14 @@ MOE_OTHER = ("input_layernorm", "post_attention_layernorm", "norm", "self_attn",
 for _moe, _extra in (("mixtral", ()), ("qwen3_moe", ("q_norm", "k_norm"))):
     NAMING[_moe] = Naming(("q_proj", "k_proj", "v_proj", "o_proj", "gate"), "embed_tokens", "lm_head",
                           MOE_OTHER + _extra, expert_parameters=("gate_up_proj", "down_proj"))
+
+
+MLP_NAMES = {"gate_proj", "up_proj", "down_proj", "gate_up_proj", "fc1", "fc2", "c_fc", "dense_h_to_4h",
+             "dense_4h_to_h", "gate"}
+PATHS = {  # model_type -> (layer 0, embedding's parent, attention module, MLP module)
+    "falcon": ("transformer.h.0", "transformer", "self_attention", "mlp"),
+    "gpt2": ("transformer.h.0", "transformer", "attn", "mlp"),
+}
 
 
 def naming_for(model_type: str) -> Naming | None:

@@ -180,3 +180,26 @@ def lookup_known(name: str) -> KnownModel | None:
             return KnownModel(model.name, replace(model.shape, source=f"known model {model.name} (same repository "
                                                   f"name as {name})"))
     return None
+
+
+ROLE_DIMS = {  # module name -> (in, out) in terms of the shape; several families' names for the same roles
+    "q_proj": ("h", "q"), "k_proj": ("h", "kv"), "v_proj": ("h", "kv"), "o_proj": ("q", "h"), "dense": ("q", "h"),
+    "out_proj": ("q", "h"), "qkv_proj": ("h", "qkv"), "query_key_value": ("h", "qkv"), "c_attn": ("h", "qkv"),
+    "gate_proj": ("h", "i"), "up_proj": ("h", "i"), "fc1": ("h", "i"), "c_fc": ("h", "i"), "w1": ("h", "i"),
+    "w3": ("h", "i"), "dense_h_to_4h": ("h", "i"), "gate_up_proj": ("h", "2i"), "down_proj": ("i", "h"),
+    "fc2": ("i", "h"), "w2": ("i", "h"), "dense_4h_to_h": ("i", "h"), "c_proj": ("h", "h"), "gate": ("h", "e"),
+}
+
+
+def module_dims(shape: ModelShape, name: str) -> tuple[int, int, int] | None:
+    """(in_features, out_features, copies per layer) of a per-layer linear module, or None when unknown."""
+    role = ROLE_DIMS.get(name)
+    if role is None:
+        return None
+    mi = shape.moe_intermediate_size or shape.intermediate_size
+    experts = shape.num_experts if shape.num_experts and name in ("gate_proj", "up_proj", "down_proj", "w1",
+                                                                  "w2", "w3") else 1
+    size = {"h": shape.hidden_size, "q": shape.q_out, "kv": shape.kv_out, "qkv": shape.q_out + 2 * shape.kv_out,
+            "i": mi if shape.num_experts else shape.intermediate_size, "2i": 2 * shape.intermediate_size,
+            "e": shape.num_experts or 1}
+    return size[role[0]], size[role[1]], experts
