@@ -76,3 +76,17 @@ def judge_preflight(pre: Preflight, ctx: Context) -> list[Finding]:
     context = PreflightContext(facts=ctx.facts, matrix=ctx.matrix, settings=ctx.settings, pre=pre)
     rank = {family: i for i, family in enumerate(FAMILY_TITLES)}
     return sorted(judge(preflight_rules(), context), key=lambda f: rank.get(f.family, len(rank)))
+
+
+def config_findings(config_path, facts, ctx: Context, titles: dict, header: list, data: dict):
+    """`ftdoctor check --config FILE`: the preflight's findings for the machine `check` judged, with the
+    titles, header lines and JSON data extended."""
+    from ftdoctor.trainer import report
+    from ftdoctor.trainer.rules import FAMILY_TITLES
+    from ftdoctor.trainer.target import from_facts
+
+    pre = prepare(config_path, from_facts(facts, "check"))
+    findings = judge_preflight(pre, ctx)
+    lines = report.header(pre, "")[1:]
+    return findings, {**titles, **FAMILY_TITLES}, [*header, f"  config   {pre.loaded.path}", *lines], \
+        {**data, "preflight": report.data(pre)}

@@ -17,6 +17,7 @@ EPILOG = """examples:
   ftdoctor check --save-facts box.json   save this machine's facts (judge them anywhere later)
   ftdoctor check --facts box.json        judge a saved snapshot
   ftdoctor check --json --fail-on error  machine-readable; warnings do not fail
+  ftdoctor check --config train.yml      also preflight a training config for this machine
   ftdoctor check --list-rules            every rule with its code
 
 exit codes:
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--label", default="", help="a name for this machine, stored in the snapshot")
     source.add_argument("--save-facts", metavar="FILE", help="write the snapshot to FILE (JSON)")
     source.add_argument("--force", action="store_true", help="let --save-facts replace an existing file")
+    source.add_argument("--config", metavar="FILE", help="also preflight this training config for the machine judged")
     parser.add_argument("--list-rules", action="store_true", help="print every rule and exit")
     add_output_options(parser)
 
@@ -66,14 +68,15 @@ def run(args: argparse.Namespace) -> int:
 
         atomic.write_text(args.save_facts, serialize.dumps(facts), overwrite=args.force)
         print(f"ftdoctor: facts saved to {args.save_facts}", file=sys.stderr)
-    findings = judge(all_rules(), Context(facts=facts, matrix=load_matrix(), settings=settings))
-    report = Report(
-        command="check",
-        findings=findings,
-        titles=FAMILY_TITLES,
-        header=tuple(header_lines(facts, origin)),
-        data={"facts_source": args.facts or "live"},
-    )
+    context = Context(facts=facts, matrix=load_matrix(), settings=settings)
+    findings = judge(all_rules(), context)
+    titles, header, data = FAMILY_TITLES, header_lines(facts, origin), {"facts_source": args.facts or "live"}
+    if args.config:
+        from ftdoctor.trainer.preflight import config_findings
+
+        more, titles, header, data = config_findings(args.config, facts, context, titles, header, data)
+        findings += more
+    report = Report(command="check", findings=findings, titles=titles, header=tuple(header), data=data)
     return emit(report, args, settings.fail_on)
 
 

@@ -82,7 +82,12 @@ def infer_command(data: dict[str, Any], path: PurePath) -> tuple[str, str]:
     return "sft", "no preference or RL keys"
 
 
+UNSET_WHEN_NEGATIVE = ("max_steps", "save_total_limit", "eval_steps", "save_steps")
+
+
 def _translate_key(name: str, value: Any, out: dict[str, Any], source: Source) -> bool:
+    if name in UNSET_WHEN_NEGATIVE and isinstance(value, (int, float)) and value <= 0:
+        return True  # TRL's "not set" (max_steps: -1)
     target = name if name in SAME else RENAMED.get(name)
     if name == "max_seq_length":
         target = "sequence_len"  # gone from TRL; the environment rules report it with the installed version
@@ -111,6 +116,9 @@ def _translate_special(name: str, value: Any, out: dict[str, Any], source: Sourc
         _put(out, (key,), value, source, (name,))
     elif name in ("dataset_name", "datasets"):
         _translate_datasets(name, value, out, source)
+    elif name in ("dataset_mixture", "dataset_mixer"):
+        _translate_mixture(name, value, out, source)
+        return False  # not a TRL CLI key: still reported, but its datasets are judged
     elif name in ("dataset_config", "dataset_train_split", "dataset_text_field"):
         return True  # folded into the dataset entry by _translate_datasets
     else:
@@ -138,6 +146,23 @@ def _translate_datasets(name: str, value: Any, out: dict[str, Any], source: Sour
     else:
         out["datasets"] = value
     source.lines.setdefault(("datasets",), source.lines.get((name,), 0))
+
+
+def _translate_mixture(name: str, value: Any, out: dict[str, Any], source: Source) -> None:
+    """alignment-handbook / open-r1 scripts' own dataset keys: {datasets: [{id, split, ...}]} or {name: weight}."""
+    if "datasets" in out:
+        return
+    if isinstance(value, dict) and isinstance(value.get("datasets"), list):
+        entries = [{"path": d.get("id") or d.get("path"), "split": d.get("split", "train")}
+                   for d in value["datasets"] if isinstance(d, dict) and (d.get("id") or d.get("path"))]
+    elif isinstance(value, dict):
+        entries = [{"path": str(k)} for k in value]
+    else:
+        return
+    out["datasets"] = entries
+    source.lines.setdefault(("datasets",), source.lines.get((name,), 0))
+    for i in range(len(entries)):
+        source.lines.setdefault(("datasets", i), source.lines.get((name,), 0))
 
 
 def _put(out: dict[str, Any], path: KeyPath, value: Any, source: Source, origin: KeyPath) -> None:

@@ -142,13 +142,12 @@ def _weights(x: MemoryInputs) -> tuple[int, int]:
     else:
         total = s.total_params * dtype
     total *= 2 if x.reference_model else 1
-    if x.sharding.stage == 3 and x.processes > 1:
-        working = 2 * s.layer_params() * dtype  # the layers gathered for compute (and the next one, prefetched)
-        if x.sharding.offload_params:
-            return int(working), int(total)
-        return int(total / x.processes + working), 0
-    if x.sharding.offload_params and x.sharding.kind == "zero" and x.sharding.stage == 3:
-        return int(2 * s.layer_params() * dtype), int(total)
+    working = 2 * s.layer_params() * dtype  # the layers gathered for compute (and the next one, prefetched)
+    shards = x.processes if x.sharding.stage == 3 and x.processes > 1 else 1
+    if x.sharding.offload_params and x.sharding.stage == 3:
+        return int(working), int(total / shards)  # CPU memory per process
+    if shards > 1:
+        return int(total / shards + working), 0
     return int(total), 0
 
 

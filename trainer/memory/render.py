@@ -23,7 +23,7 @@ def table(est: Estimate, capacity: int | None, title: str) -> list[str]:
         verdict = "fits" if share <= 0.9 else ("tight" if share <= 1 else "does NOT fit")
         lines.append(f"  {'GPU memory':<{width}}  {gib(capacity):>10}   {share:.0%} used: {verdict}")
     if est.cpu_bytes:
-        lines.append(f"  {'CPU (offloaded)':<{width}}  {gib(est.cpu_bytes):>10}   host memory")
+        lines.append(f"  {'CPU (offloaded)':<{width}}  {gib(est.cpu_bytes):>10}   host memory per process")
     lines.extend(f"  note: {note}" for note in est.notes)
     return lines
 

@@ -163,6 +163,7 @@ def known_models() -> dict[str, KnownModel]:
     result = {}
     for row in data["models"]:
         name = row.pop("name")
+        row.pop("max_position_embeddings", None)  # litgpt's block_size is not always the model's context length
         shape = ModelShape(**{k: v for k, v in row.items() if k in allowed}, source=f"known model {name}")
         result[name.lower()] = KnownModel(name, shape)
     return result

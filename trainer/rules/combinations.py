@@ -154,19 +154,24 @@ class EvalWithoutData(ConfigRule):
     """Evaluation settings have evaluation data (val_set_size above 0 or test_datasets)."""
 
     code = "CFG126"
-    severity = Severity.WARNING
 
     def check(self, ctx: Context):
         pre, c = ctx.pre, ctx.pre.config
-        asks = [k for k in ("eval_steps", "evals_per_epoch") if getattr(c, k)] + (
+        strict = [k for k in ("eval_steps",) if getattr(c, k)] + (
             ["eval_strategy"] if c.eval_strategy not in (None, "no") else [])
-        if not asks:
+        if not strict and not c.evals_per_epoch:
             return NotApplicable("no evaluation asked for")
+        if pre.loaded.dialect == "trl":
+            return NotApplicable("TRL evaluates on the dataset's test split (dataset_test_split)")
         if (c.val_set_size or 0) > 0 or c.test_datasets:
             return Pass("evaluation has data")
-        return Fail(f"`{asks[0]}` asks for evaluation but there is no evaluation data (val_set_size is 0 and no "
-                    "test_datasets); Axolotl refuses eval_steps/eval_strategy with val_set_size 0",
-                    fixes=(Fix("set val_set_size: 0.05, or delete the evaluation keys"),), location=_first(pre, *asks))
+        if strict:
+            return Fail(f"`{strict[0]}` asks for evaluation but there is no evaluation data (val_set_size is 0 and "
+                        "no test_datasets); Axolotl refuses this (\"eval_steps and eval_strategy are not supported "
+                        "with val_set_size == 0\")", fixes=(Fix("set val_set_size: 0.05, or delete the evaluation "
+                        "keys"),), location=_first(pre, *strict))
+        return Info("`evals_per_epoch` is set but val_set_size is 0 and there are no test_datasets: no evaluation "
+                    "will run", fixes=(Fix("set val_set_size: 0.05 to evaluate"),), location=_first(pre, "evals_per_epoch"))
 
 
 class ActivationOffloadingNeedsCheckpointing(ConfigRule):

@@ -159,10 +159,6 @@ class ReentrantCheckpointing(DistRule):
             return Fail(f"reentrant gradient checkpointing with unfrozen_parameters{implied}: gradients of the "
                         "partly frozen layers go missing (Axolotl: \"`use_reentrant` must be false when used with "
                         "partially frozen model\")", fixes=fix, location=where)
-        if _fsdp(pre):
-            return Fail(f"reentrant gradient checkpointing with FSDP{implied}: it re-gathers parameters outside "
-                        "FSDP's hooks; use the non-reentrant variant", fixes=fix, location=where,
-                        severity=Severity.WARNING)
         if plan.processes > 1 and c.adapter and c.ddp_find_unused_parameters:
             return Fail(f"reentrant gradient checkpointing with LoRA under DDP and ddp_find_unused_parameters: "
                         f"true{implied} fails with \"Expected to mark a variable ready only once\"", fixes=fix,
@@ -178,7 +174,7 @@ class FsdpCheckpointing(DistRule):
     """With FSDP, activation checkpointing is FSDP's own (fsdp_config.activation_checkpointing)."""
 
     code = "CFG146"
-    severity = Severity.WARNING
+    severity = Severity.INFO
 
     def check(self, ctx: Context):
         pre, c = ctx.pre, ctx.pre.config
@@ -190,7 +186,8 @@ class FsdpCheckpointing(DistRule):
                    "`gradient_checkpointing` with FSDP adds a redundant all-gather in every backward pass "
                    "(transformers: prefer fsdp_config.activation_checkpointing)")
         return Fail(message, fixes=(Fix("set fsdp_config.activation_checkpointing: true and gradient_checkpointing: "
-                                        "false"),), location=_first(pre, "gradient_checkpointing"))
+                                        "false"),), location=_first(pre, "gradient_checkpointing"),
+                    severity=Severity.WARNING if both else Severity.INFO)
 
 
 RULES = (DeepspeedAndFsdp, DeepspeedFile, FsdpQuantization, FsdpOptimizer, LoraFsdpOrigParams,

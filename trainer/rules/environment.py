@@ -305,18 +305,19 @@ class KeysForInstalledVersions(EnvRule):
     def _judge(self, pre, row, name: str, installed: str | None):
         where = pre.at((name,))
         if installed is None:
-            return Info(f"`{name}` was renamed `{row.replacement}` in {row.package} {row.removed or row.deprecated}; "
-                        f"{row.package} is not installed here", location=where)
+            return Info(f"`{name}` is gone from {row.package} {row.removed or row.deprecated}; {row.package} is not "
+                        "installed here", location=where)
         state = row.state(installed)
         unconfirmed = " (version bound unconfirmed)" if row.confidence != "confirmed" else ""
+        fix = Fix(f"use {row.replacement}" if row.replacement else f"delete `{name}`")
         if state == "removed":
             return Fail(f"`{name}` no longer exists in {row.package} {installed} (removed in {row.removed}"
                         f"{unconfirmed}): {row.effect}", {"package": row.package, "installed": installed},
-                        (Fix(f"use {row.replacement}"),), location=where)
+                        (fix,), location=where)
         if state == "deprecated":
             return Fail(f"`{name}` is deprecated in {row.package} {installed} (since {row.deprecated}); it goes in "
-                        f"{row.removed or 'a later release'}", fixes=(Fix(f"use {row.replacement}"),),
-                        severity=Severity.WARNING, location=where)
+                        f"{row.removed or 'a later release'}", fixes=(fix,), severity=Severity.WARNING,
+                        location=where)
         return Pass(f"`{name}` still exists in {row.package} {installed}", location=where)
 
 

@@ -64,8 +64,11 @@ class Fits(MemoryRule):
             return Fail(f"estimated peak {gib(est.peak_bytes)} is {est.peak_bytes / capacity:.0%} of the {where}'s "
                         f"{gib(capacity)}: tight, longer batches or fragmentation may run out of memory", evidence,
                         tuple(self._fixes(pre, capacity)), severity=Severity.WARNING, location=_where(pre))
+        note = (" (a TRL CLI config gets DeepSpeed or FSDP from `--accelerate_config`, not from this file: the "
+                "estimate assumes none)" if pre.loaded.dialect == "trl" and pre.plan.sharding.kind == "none" else "")
         return Fail(f"estimated peak {gib(est.peak_bytes)} does not fit in the {where}'s {gib(capacity)} "
-                    f"({pre.target.describe()})", evidence, tuple(self._fixes(pre, capacity)), location=_where(pre))
+                    f"({pre.target.describe()}){note}", evidence, tuple(self._fixes(pre, capacity)),
+                    location=_where(pre))
 
     def _fixes(self, pre, capacity: int) -> list[Fix]:
         changes = ways_to_fit(pre.memory, int(capacity * TIGHT))
@@ -88,7 +91,7 @@ class OffloadHostMemory(MemoryRule):
         ram = pre.target.system_memory_bytes
         if not ram:
             return Info(f"{gib(est.cpu_bytes)} per process offloaded to CPU memory (the machine's RAM is unknown)")
-        need = est.cpu_bytes * max(1, pre.plan.processes if pre.plan.sharding.stage < 3 else 1)
+        need = est.cpu_bytes * max(1, pre.plan.processes)  # cpu_bytes is per process
         if need <= ram * 0.8:
             return Pass(f"{gib(need)} offloaded to {gib(ram)} of RAM")
         return Fail(f"offloading puts about {gib(need)} in CPU memory; the machine has {gib(ram)}",
