@@ -43,8 +43,8 @@ class Source:
         return None
 
     def where(self, path: KeyPath = ()) -> str:
-        line = self.line(path)
-        return f"{self.path}:{line}" if line else str(self.path)
+        """`file:LINE`; a key that is absent (a missing required key) points at the first line."""
+        return f"{self.path}:{self.line(path) or 1}"
 
 
 def read_source(path: str | Path) -> Source:

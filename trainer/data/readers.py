@@ -85,6 +85,10 @@ def read_sample(path: Path, *, exact_limit: int = EXACT_LIMIT_BYTES, seed: int =
     reader = {"jsonl": _jsonl, "json": _json, "csv": _csv, "parquet": _parquet}.get(fmt)
     if reader is not None:
         reader(sample, exact_limit, seed)
+    if fmt == "jsonl" and sample.count == 1 and path.suffix.lower() == ".json" and _rows_in_object(
+            sample.records[0][1] if sample.records else None):
+        sample = FileSample(path, "json", size)  # one JSON document holding the list of examples
+        _json(sample, exact_limit, seed)
     elif fmt == "binary":
         sample.problems.append(Problem("binary", "a binary file (NUL bytes in its first 64 KiB), not JSON lines, "
                                        "JSON, CSV or Parquet", line=head.count(b"\n", 0, head.index(b"\x00")) + 1))
@@ -226,7 +230,7 @@ def _json(sample: FileSample, exact_limit: int, seed: int) -> None:
 
 def _rows_in_object(data: Any) -> list | None:
     if isinstance(data, dict):
-        lists = [v for v in data.values() if isinstance(v, list)]
+        lists = [v for v in data.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
         return lists[0] if len(lists) == 1 else None
     return None
 

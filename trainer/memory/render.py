@@ -12,7 +12,7 @@ def gib(n: float) -> str:
 
 
 def table(est: Estimate, capacity: int | None, title: str) -> list[str]:
-    width = max(len(p.name) for p in est.parts)
+    width = max([len(p.name) for p in est.parts] + [len("CPU (offloaded)")])
     lines = [title, ""]
     for part in est.parts:
         lines.append(f"  {part.name:<{width}}  {gib(part.bytes):>10}   {part.detail}")
