@@ -71,8 +71,8 @@ NAMING: dict[str, Naming] = {
 MOE_OTHER = ("input_layernorm", "post_attention_layernorm", "norm", "self_attn", "mlp", "layers", "model",
              "rotary_emb", "experts", "act_fn")
 for _moe, _extra in (("mixtral", ()), ("qwen3_moe", ("q_norm", "k_norm"))):
-    NAMING[_moe] = Naming(("q_proj", "k_proj", "v_proj", "o_proj", "gate"), "embed_tokens", "lm_head",
-                          MOE_OTHER + _extra, expert_parameters=("gate_up_proj", "down_proj"))
+    NAMING[_moe] = Naming(("q_proj", "k_proj", "v_proj", "o_proj"), "embed_tokens", "lm_head",
+                          MOE_OTHER + ("gate",) + _extra, expert_parameters=("gate_up_proj", "down_proj"))
 
 
 MLP_NAMES = {"gate_proj", "up_proj", "down_proj", "gate_up_proj", "fc1", "fc2", "c_fc", "dense_h_to_4h",
