@@ -18,7 +18,7 @@ CUDA_CONTEXT_BYTES = int(0.75 * GIB)  # CUDA context, cuBLAS/cuDNN workspaces, N
 ALLOCATOR_RESERVE = 0.10  # the caching allocator's fragmentation and rounding, as a share of tensor bytes
 NF4_BYTES = 0.5 + 1 / 64 + 4 / (64 * 256)  # 4 bits + double-quantized absmax (blocks of 64, then 256)
 NF4_BYTES_SINGLE = 0.5 + 4 / 64  # 4 bits + an fp32 absmax per block of 64
-LOGIT_EXTRA_BYTES = 12  # float32 log-probabilities kept for backward, their gradient, and the logits' gradient
+LOGIT_BYTES = 12  # float32 log-probabilities kept for backward + the loss's gradient + the logits' gradient
 PAIRED_METHODS = ("dpo", "ipo", "simpo", "orpo", "reward", "kto")  # chosen and rejected (KTO: + KL batch) at once
 OPTIMIZER_STATES = {  # name prefix -> (states per parameter, bytes per state or None for the parameter's dtype)
     "adamw_torch_4bit": (2, 0.5), "adamw_torch_8bit": (2, 1), "ao_adamw_4bit": (2, 0.5), "ao_adamw_8bit": (2, 1),
@@ -75,6 +75,7 @@ class Estimate:
     total_params: int
     trainable_params: int
     notes: tuple[str, ...] = ()
+    saved_activations: int = 0  # kept for the backward pass at the end of the forward pass, whichever phase peaks
 
     def part(self, name: str) -> int:
         return sum(p.bytes for p in self.parts if p.name == name)
@@ -102,7 +103,7 @@ def estimate(x: MemoryInputs) -> Estimate:
     if at_loss >= at_backward:
         parts.append(Part("activations", saved, _activation_detail(x, act)))
         parts.append(Part("logits and loss", logits, f"{_tokens(x)} tokens × vocabulary {s.vocab_size:,} × "
-                          f"{act + LOGIT_EXTRA_BYTES} bytes" if logits else "no language-model head"))
+                          f"{LOGIT_BYTES} bytes" if logits else "no language-model head"))
     else:
         parts.append(Part("activations", layer_now if x.gradient_checkpointing else 0, "one recomputed layer"))
     parts.extend(_extras(x, s, act))
@@ -112,7 +113,7 @@ def estimate(x: MemoryInputs) -> Estimate:
                           "tensors: the caching allocator's rounding and fragmentation"))
         parts.append(Part("CUDA context", CUDA_CONTEXT_BYTES, "context, kernels, cuBLAS workspaces"))
     return Estimate(tuple(parts), sum(p.bytes for p in parts), phase, weights_cpu + optimizer_cpu,
-                    s.total_params, trainable, tuple(_notes(x)))
+                    s.total_params, trainable, tuple(_notes(x)), saved)
 
 
 def _trainable(x: MemoryInputs) -> tuple[int, int]:
@@ -265,9 +266,11 @@ def _final_norm(x: MemoryInputs, act: int, tokens: int) -> int:
 
 
 def _logits(x: MemoryInputs, act: int) -> int:
+    """At the start of the backward pass: the float32 log-probabilities, the loss's gradient with respect to them
+    and to the logits (the logits themselves are released once the loss is computed)."""
     if x.method in ("reward", "prm"):
         return 0
-    return _tokens(x) * x.shape.vocab_size * (act + LOGIT_EXTRA_BYTES)
+    return _tokens(x) * x.shape.vocab_size * LOGIT_BYTES
 
 
 def _batch(x: MemoryInputs) -> int:

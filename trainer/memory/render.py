@@ -38,6 +38,7 @@ def as_data(est: Estimate, capacity: int | None) -> dict[str, Any]:
         "cpu_offloaded_bytes": est.cpu_bytes,
         "total_params": est.total_params,
         "trainable_params": est.trainable_params,
+        "saved_activations_bytes": est.saved_activations,
         "parts": [{"name": p.name, "bytes": p.bytes, "detail": p.detail} for p in est.parts],
         "notes": list(est.notes),
     }
