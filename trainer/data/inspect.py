@@ -90,13 +90,13 @@ def _judge_contents(report: DatasetReport, sequence_len: int, tokenizer: Tokeniz
     messages_column = spec.field_messages or next(
         (c for c in ("messages", "conversations", "conversation") if c in report.columns), "messages")
     if report.shape in ("conversational", "sharegpt") or spec.field_messages:
-        mappings = dict(spec.message_property_mappings or {})
-        if report.shape == "sharegpt" and not mappings:
-            mappings = {"role": "from", "content": "value"}
+        mappings = dict(spec.message_property_mappings or {})  # what the trainer will read: judged as given
         report.messages = message_stats(report.records, messages_column, mappings, spec.roles)
     columns = {"messages": messages_column, "chosen": spec.field_chosen or "chosen",
                "rejected": spec.field_rejected or "rejected", "text": spec.field or "text"}
-    if report.messages is not None:
+    if report.shape == "sharegpt" and not spec.message_property_mappings:
+        columns.update(role="from", content="value")  # to measure lengths all the same
+    elif report.messages is not None:
         columns.update(role=report.messages.role_key, content=report.messages.content_key)
     special = {"bos_token": tokenizer.bos_token if tokenizer else None,
                "eos_token": tokenizer.eos_token if tokenizer else None}
