@@ -188,7 +188,7 @@ class TrainConfig:
     adapter: str | None = key(None, "Train an adapter instead of all weights: `lora`, or `qlora` (LoRA on a "
                               "4-bit base). Unset means full fine-tuning.", group=ADAPTER, choices=ADAPTERS)
     lora_model_dir: str | None = key(None, "Start from an existing adapter in this directory.", group=ADAPTER)
-    lora_r: int | None = key(None, "LoRA rank.", group=ADAPTER, minimum=1)
+    lora_r: int | None = key(None, "LoRA rank (the adapter matrices' inner size).", group=ADAPTER, minimum=1)
     lora_alpha: float | None = key(None, "LoRA scaling numerator (the update is scaled by alpha / r).",
                                    group=ADAPTER, minimum=0)
     lora_dropout: float | None = key(None, "Dropout on the LoRA input (0.0 when unset).", group=ADAPTER,
