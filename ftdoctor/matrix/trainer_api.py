@@ -22,6 +22,7 @@ class KeyChange:
     deprecated: str = ""  # first version that warns
     removed: str = ""  # first version without it
     effect: str = ""  # what happens to a config that still uses it
+    commands: tuple[str, ...] = ()  # TRL commands the row is about (empty: every command)
     confidence: str = "confirmed"
 
     def __post_init__(self) -> None:
@@ -92,8 +93,9 @@ class TrainerApiMatrix:
     features: tuple[FeatureNeed, ...] = ()
     gpu: tuple[GpuNeed, ...] = ()
 
-    def key(self, name: str) -> KeyChange | None:
-        return next((row for row in self.keys if row.key == name), None)
+    def key(self, name: str, command: str | None = None) -> KeyChange | None:
+        return next((row for row in self.keys if row.key == name and (
+            not row.commands or command is None or command in row.commands)), None)
 
     def needs(self, feature: str) -> tuple[FeatureNeed, ...]:
         return tuple(row for row in self.features if row.feature == feature)

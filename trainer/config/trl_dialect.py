@@ -28,7 +28,7 @@ RENAMED = {
     "chat_template_path": "chat_template_jinja",
 }
 TRL_BLOCK = ("num_generations", "max_completion_length", "temperature", "use_vllm", "vllm_mode", "loss_type",
-             "generation_batch_size", "reward_weights")
+             "generation_batch_size", "reward_weights", "reward_funcs")
 BNB = {"bnb_4bit_quant_type": "bnb_4bit_quant_type", "bnb_4bit_quant_storage": "bnb_4bit_quant_storage",
        "use_bnb_nested_quant": "bnb_4bit_use_double_quant"}
 DTYPE_FLAGS = {"bfloat16": ("bf16", True), "float16": ("fp16", True), "float32": ("bf16", False)}

@@ -295,7 +295,7 @@ class KeysForInstalledVersions(EnvRule):
             return NotApplicable("keys are Axolotl's (ftdoctor translates them for the installed libraries)")
         outcomes = []
         for name in pre.loaded.source.data:
-            row = ctx.matrix.trainer_api.key(name)
+            row = ctx.matrix.trainer_api.key(name, pre.loaded.trl_command)
             if row is None:
                 continue
             installed = pre.target.version(row.package)

@@ -52,7 +52,8 @@ class UnknownTrlKey(IssueRule):
         if ctx.pre.loaded.dialect != "trl":
             return Pass("not a TRL CLI config")
         known = ctx.matrix.trainer_api
-        issues = [i for i in ctx.pre.loaded.issues if i.kind == "unknown-trl" and known.key(str(i.path[-1])) is None]
+        issues = [i for i in ctx.pre.loaded.issues if i.kind == "unknown-trl"
+                  and known.key(str(i.path[-1]), ctx.pre.loaded.trl_command) is None]
         return [self.outcome(ctx.pre, i) for i in issues] or Pass(self.ok)
 
 
