@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.trainer.config.trl_dialect import vocabulary_command
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule
 from ftdoctor.trainer.rules.combinations import _first
 
@@ -295,7 +296,7 @@ class KeysForInstalledVersions(EnvRule):
             return NotApplicable("keys are Axolotl's (ftdoctor translates them for the installed libraries)")
         outcomes = []
         for name in pre.loaded.source.data:
-            row = ctx.matrix.trainer_api.key(name, pre.loaded.trl_command)
+            row = ctx.matrix.trainer_api.key(name, vocabulary_command(pre.loaded.trl_command or ""))
             if row is None:
                 continue
             installed = pre.target.version(row.package)
