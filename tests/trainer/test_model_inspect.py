@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-
 import pytest
 
 from ftdoctor.trainer.locate import cached_snapshot, locate

@@ -240,7 +240,7 @@ class ProcessesForSharding(EnvRule):
         pre = ctx.pre
         sharding = pre.plan.sharding
         if sharding.kind == "none":
-            return NotApplicable("no DeepSpeed or FSDP")
+            return self._replicated(pre)
         where = _first(pre, "deepspeed", "fsdp_config", "fsdp", "fsdp_version")
         if pre.target.cpu_only:
             return self._cpu(sharding, where)
@@ -254,6 +254,16 @@ class ProcessesForSharding(EnvRule):
                         fixes=(Fix("drop the sharding for one GPU, or run on several GPUs with a launcher that "
                                    "starts one process per GPU (ftdoctor train does)"),), location=where)
         return Pass(f"{count} GPUs: {count} processes share the model")
+
+    def _replicated(self, pre):
+        count = pre.target.gpu_count
+        if count < 2:
+            return NotApplicable("no DeepSpeed or FSDP, and at most one GPU")
+        visible = f" (CUDA_VISIBLE_DEVICES={pre.target.visible_devices})" if pre.target.visible_devices else ""
+        return Info(f"{count} GPUs{visible} and no DeepSpeed or FSDP: ftdoctor train starts {count} DDP processes, "
+                    "each holding a whole copy of the model (the memory estimate is per GPU); a plain `python "
+                    "train.py` would use one GPU and leave the others idle, without a word",
+                    location=pre.at(("base_model",)))
 
     def _cpu(self, sharding, where):
         if sharding.kind == "fsdp":
