@@ -286,8 +286,8 @@ class Nccl(EnvRule):
         target = pre.target
         if target.gpu_count < 2:
             return NotApplicable("fewer than two GPUs")
-        if target.source == "described" or not target.torch_build_known:
-            return NotApplicable("torch's NCCL is not known for this target")
+        if not target.nccl_known or not target.torch_cuda:
+            return NotApplicable("torch's NCCL is known only when torch is imported to ask (not with --no-torch)")
         if target.nccl:
             return Pass(f"NCCL {target.nccl} for {target.gpu_count} GPUs")
         return Fail(f"{target.gpu_count} GPUs but this torch has no NCCL: multi-GPU training cannot start (or falls "
