@@ -28,6 +28,8 @@ COMMANDS = (
     Command("compare", "ftdoctor.cli.compare", "compare the saved facts of several machines (the nodes of a cluster)"),
     Command("tui", "ftdoctor.cli.tui", "browse the findings and fixes in a terminal app"),
     Command("explain", "ftdoctor.cli.explain", "name the root cause and the fix from an error log"),
+    Command("train", "ftdoctor.cli.train", "preflight a training config (--dry-run) before launching it"),
+    Command("estimate", "ftdoctor.cli.estimate", "estimate a training config's peak GPU memory"),
 )
 
 EXIT_CODES = """exit codes:

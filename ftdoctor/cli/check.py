@@ -19,6 +19,7 @@ EPILOG = """examples:
   ftdoctor check --facts-dir facts/      judge every node's snapshot, and compare them
   ftdoctor check --format github         annotations for GitHub Actions (also: junit, sarif, markdown)
   ftdoctor check --json --fail-on error  machine-readable; warnings do not fail
+  ftdoctor check --config train.yml      also preflight a training config for this machine
   ftdoctor check --list-rules            every rule with its code
 
 exit codes:
@@ -44,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--label", default="", help="a name for this machine, stored in the snapshot")
     source.add_argument("--save-facts", metavar="FILE", help="write the snapshot to FILE (JSON)")
     source.add_argument("--force", action="store_true", help="let --save-facts replace an existing file")
+    source.add_argument("--config", metavar="FILE", help="also preflight this training config for the machine judged")
     parser.add_argument("--list-rules", action="store_true", help="print every rule and exit")
     parser.add_argument("--tui", action="store_true", help="browse the findings in the terminal app (`ftdoctor tui`)")
     add_output_options(parser)
@@ -91,13 +93,21 @@ def _judge(args: argparse.Namespace, gathering) -> int:
 
         atomic.write_text(args.save_facts, serialize.dumps(facts), overwrite=args.force)
         print(f"ftdoctor: facts saved to {args.save_facts}", file=sys.stderr)
-    findings = judge(all_rules(), Context(facts=facts, matrix=load_matrix(), settings=settings))
+    context = Context(facts=facts, matrix=load_matrix(), settings=settings)
+    findings = judge(all_rules(), context)
+    titles, header = FAMILY_TITLES, header_lines(facts, origin)
+    data = {"facts_source": str(paths[0]) if paths else "live"}
+    if args.config:
+        from ftdoctor.trainer.preflight import config_findings
+
+        more, titles, header, data = config_findings(args.config, facts, context, titles, header, data)
+        findings += more
     report = Report(
         command="check",
         findings=findings,
-        titles=FAMILY_TITLES,
-        header=tuple(header_lines(facts, origin)),
-        data={"facts_source": str(paths[0]) if paths else "live"},
+        titles=titles,
+        header=tuple(header),
+        data=data,
         rules=tuple(RuleDoc.of(rule) for rule in all_rules()),
         source=str(paths[0]) if paths else "",
         collected_at=facts.collected_at,

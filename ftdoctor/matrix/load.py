@@ -18,6 +18,7 @@ from ftdoctor.matrix.images import ImageMatrix
 from ftdoctor.matrix.hf_stack import HfStackMatrix
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
 from ftdoctor.matrix.platforms import PlatformMatrix
+from ftdoctor.matrix.trainer_api import TrainerApiMatrix
 from ftdoctor.typed_data import DataError, from_plain
 
 # file name -> (Matrix field, row class)
@@ -32,6 +33,7 @@ FILES: dict[str, tuple[str, type]] = {
     "images.toml": ("images", ImageMatrix),
     "hf_stack.toml": ("hf_stack", HfStackMatrix),
     "platform.toml": ("platform", PlatformMatrix),
+    "trainer_api.toml": ("trainer_api", TrainerApiMatrix),
 }
 
 

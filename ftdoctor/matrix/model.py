@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from ftdoctor.matrix.images import ImageMatrix
     from ftdoctor.matrix.hf_stack import HfStackMatrix
     from ftdoctor.matrix.platforms import PlatformMatrix
+if TYPE_CHECKING:  # trainer_api.py imports this module's helpers
+    from ftdoctor.matrix.trainer_api import TrainerApiMatrix
 
 MATRIX_SCHEMA = "ftdoctor-matrix/1"
 
@@ -255,3 +257,4 @@ class Matrix:
     images: ImageMatrix
     hf_stack: HfStackMatrix
     platform: PlatformMatrix
+    trainer_api: TrainerApiMatrix | None = None

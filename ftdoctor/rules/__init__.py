@@ -6,6 +6,7 @@ Code bands (documented in docs/rules.md, generated from this registry):
     SYS5xx  system libraries, shadowed CUDA libs     PKG6xx  Python packages that must fit each other
     FLA7xx  flash-attn (70x-74x static, 75x+ smoke)  BNB8xx  bitsandbytes (80x-84x static, 85x+ smoke)
     DSP9xx  DeepSpeed (90x-94x static, 95x+ smoke)
+Training-config rules (CFG1xx DAT5xx MDL6xx MEM7xx CEN8xx) need a config: ftdoctor/trainer/rules/__init__.py.
 """
 
 from __future__ import annotations

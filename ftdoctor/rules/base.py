@@ -42,6 +42,7 @@ class Pass:
 
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    location: str | None = None  # "config.yml:12" when the finding is about a line of a file
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Fail:
     evidence: dict[str, Any] = field(default_factory=dict)
     fixes: tuple[Fix, ...] = ()
     severity: Severity | None = None  # None: the rule's default severity
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Info:
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
     fixes: tuple[Fix, ...] = ()
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,12 @@ class Unknown:
 
     reason: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    location: str | None = None
 
 
 Outcome = Pass | Fail | Info | NotApplicable | Unknown
+# A rule about a file may return several outcomes (one per offending line); an empty list means it passed.
+Outcomes = Outcome | list[Outcome] | tuple[Outcome, ...]
 
 
 class Rule:
@@ -85,7 +91,7 @@ class Rule:
     severity: ClassVar[Severity] = Severity.ERROR
     requires: ClassVar[frozenset[str]] = frozenset()
 
-    def check(self, ctx: Context) -> Outcome:  # pragma: no cover - every rule overrides it
+    def check(self, ctx: Context) -> Outcomes:  # pragma: no cover - every rule overrides it
         raise NotImplementedError
 
     @classmethod

@@ -37,47 +37,51 @@ def judge(rules: Iterable[type[Rule]], ctx: Context) -> list[Finding]:
     for rule_cls in order(rules):
         blocked = sorted(code for code in rule_cls.requires if code not in passed)
         if blocked:
-            finding = _finding(rule_cls, NotApplicable(f"requires {', '.join(blocked)}, which did not pass"))
+            produced = [_finding(rule_cls, NotApplicable(f"requires {', '.join(blocked)}, which did not pass"))]
         else:
-            finding = _run(rule_cls, ctx)
-        if finding.severity in (Severity.OK, Severity.INFO, Severity.WARNING) and not finding.message.startswith(
-            "unknown"
-        ):
+            produced = run_rule(rule_cls, ctx)
+        if all(f.severity in (Severity.OK, Severity.INFO, Severity.WARNING) and not f.message.startswith("unknown")
+               for f in produced):
             passed.add(rule_cls.code)
         skip = settings.skip(rule_cls.code)
         if skip is not None:
-            finding = Finding(
-                code=finding.code, family=finding.family, severity=Severity.SKIPPED,
-                title=finding.title, message=skip[1], evidence={SKIPPED_BY: skip[0]},
-            )
-        findings.append(finding)
+            produced = [Finding(code=rule_cls.code, family=rule_cls.family, severity=Severity.SKIPPED,
+                                title=rule_cls.description(), message=skip[1], evidence={SKIPPED_BY: skip[0]})]
+        findings.extend(produced)
     return findings
 
 
-def _run(rule_cls: type[Rule], ctx: Context) -> Finding:
+def run_rule(rule_cls: type[Rule], ctx: Context) -> list[Finding]:
+    """One rule's findings for these facts (usually one; a rule about config lines may make several)."""
     try:
         outcome = rule_cls().check(ctx)
     except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
-        return Finding(
+        return [Finding(
             code=rule_cls.code, family=rule_cls.family, severity=Severity.ERROR, title=rule_cls.description(),
             message=f"ftdoctor's rule {rule_cls.code} crashed ({type(exc).__name__}: {exc}); please report it",
-        )
-    return _finding(rule_cls, outcome)
+        )]
+    if isinstance(outcome, (list, tuple)):
+        outcomes = list(outcome) or [Pass("no problem found")]
+        return [_finding(rule_cls, o) for o in outcomes]
+    return [_finding(rule_cls, outcome)]
 
 
 def _finding(rule_cls: type[Rule], outcome: object) -> Finding:
     base = {"code": rule_cls.code, "family": rule_cls.family, "title": rule_cls.description()}
     match outcome:
-        case Pass(message=message, evidence=evidence):
-            return Finding(**base, severity=Severity.OK, message=message, evidence=evidence)
-        case Info(message=message, evidence=evidence, fixes=fixes):
-            return Finding(**base, severity=Severity.INFO, message=message, evidence=evidence, fixes=fixes)
-        case Fail(message=message, evidence=evidence, fixes=fixes, severity=severity):
+        case Pass(message=message, evidence=evidence, location=location):
+            return Finding(**base, severity=Severity.OK, message=message, evidence=evidence, location=location)
+        case Info(message=message, evidence=evidence, fixes=fixes, location=location):
+            return Finding(**base, severity=Severity.INFO, message=message, evidence=evidence, fixes=fixes,
+                           location=location)
+        case Fail(message=message, evidence=evidence, fixes=fixes, severity=severity, location=location):
             return Finding(
-                **base, severity=severity or rule_cls.severity, message=message, evidence=evidence, fixes=fixes
+                **base, severity=severity or rule_cls.severity, message=message, evidence=evidence, fixes=fixes,
+                location=location,
             )
         case NotApplicable(reason=reason):
             return Finding(**base, severity=Severity.SKIPPED, message=reason)
-        case Unknown(reason=reason, evidence=evidence):
-            return Finding(**base, severity=Severity.WARNING, message=f"unknown: {reason}", evidence=evidence)
+        case Unknown(reason=reason, evidence=evidence, location=location):
+            return Finding(**base, severity=Severity.WARNING, message=f"unknown: {reason}", evidence=evidence,
+                           location=location)
     raise TypeError(f"rule {rule_cls.code} returned {outcome!r}, not an outcome")

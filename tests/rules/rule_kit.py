@@ -13,7 +13,7 @@ from ftdoctor.facts.model import Facts
 from ftdoctor.findings import Finding
 from ftdoctor.matrix import load_matrix
 from ftdoctor.rules.base import Context, Rule
-from ftdoctor.rules.engine import _run
+from ftdoctor.rules.engine import run_rule
 
 MACHINES = Path(__file__).resolve().parent.parent / "machines"
 MATRIX = load_matrix()
@@ -38,7 +38,8 @@ def _set(obj, keys: list[str], value):
 
 def finding(rule: type[Rule], facts: Facts, matrix=MATRIX) -> Finding:
     """The finding one rule makes of these facts, as the engine would report it (prerequisites not run)."""
-    return _run(rule, Context(facts=facts, matrix=matrix))
+    (only,) = run_rule(rule, Context(facts=facts, matrix=matrix))
+    return only
 
 
 def text(f: Finding) -> str:

@@ -1,0 +1,133 @@
+"""CEN and MEM rules: the same config judged for different machines."""
+
+from __future__ import annotations
+
+import pytest
+
+from ftdoctor.facts.model import Distribution, DriverFacts, Facts, Gpu, PythonEnvFacts, Status, TorchFacts
+from ftdoctor.findings import Severity
+from ftdoctor.trainer.target import from_facts
+from preflight_helpers import STACK, codes, cpu_target, gpu_target, one, run_preflight
+
+HEAD = ("base_model: ./model\nmicro_batch_size: 2\ngradient_accumulation_steps: 2\nlearning_rate: 0.0002\n"
+        "datasets:\n  - path: data/chat.jsonl\n    type: chat_template\n")
+
+
+def judge(tiny_project, extra: str, target):
+    path = tiny_project / "config.yml"
+    path.write_text(HEAD + extra.strip() + "\n", encoding="utf-8")
+    return run_preflight(path, target)
+
+
+T4 = dict(name="T4", cc="7.5", gib=16)
+RTX4090 = dict(name="RTX 4090", cc="8.9", gib=24)
+
+
+@pytest.mark.parametrize("extra, gpu, code, line", [
+    ("bf16: true", T4, "CEN801", 8),
+    ("tf32: true", T4, "CEN802", 8),
+    ("fp8: true", dict(name="A100", cc="8.0", gib=80), "CEN803", 8),
+    ("attn_implementation: flash_attention_2", T4, "CEN806", 8),
+    ("attn_implementation: flash_attention_3", RTX4090, "CEN806", 8),
+])
+def test_gpu_generation(tiny_project, extra, gpu, code, line):
+    _, findings = judge(tiny_project, extra, gpu_target(**gpu))
+    finding = one(findings, code)
+    assert finding.severity == Severity.ERROR and finding.location.endswith(f":{line}")
+
+
+def test_bf16_auto_on_an_old_gpu_is_explained(tiny_project):
+    pre, findings = judge(tiny_project, "bf16: auto", gpu_target(**T4))
+    assert pre.plan.precision == "fp16" and "fp16" in one(findings, "CEN801").message
+
+
+def test_flash_attention_missing_broken_and_the_silent_hub_fallback(tiny_project):
+    extra = "attn_implementation: flash_attention_2"
+    _, missing = judge(tiny_project, extra, gpu_target())
+    assert one(missing, "CEN806").severity == Severity.ERROR
+    _, fallback = judge(tiny_project, extra, gpu_target(packages={**STACK, "kernels": "0.11.1"}))
+    finding = one(fallback, "CEN806")
+    assert finding.severity == Severity.WARNING and "silently fetch" in finding.message
+    _, old = judge(tiny_project, extra, gpu_target(packages={**STACK, "flash-attn": "2.3.2"}))
+    assert "older than 2.3.3" in one(old, "CEN806").message
+    wheel = "2.7.4.post1+cu12torch2.4cxx11abifalse"
+    _, mismatched = judge(tiny_project, extra, gpu_target(packages={**STACK, "flash-attn": wheel}))
+    assert "built for torch 2.4" in one(mismatched, "CEN806").message
+    _, good = judge(tiny_project, extra, gpu_target(packages={**STACK, "flash-attn": "2.8.3"}))
+    assert "CEN806" not in codes(good)
+
+
+def test_bitsandbytes(tiny_project):
+    extra = "adapter: qlora\nload_in_4bit: true\nlora_target_linear: true"
+    _, missing = judge(tiny_project, extra, gpu_target(packages={k: v for k, v in STACK.items() if k != "bitsandbytes"}))
+    assert one(missing, "CEN807").location.endswith(":9")
+    _, old_cpu = judge(tiny_project, extra, cpu_target(packages={**STACK, "bitsandbytes": "0.44.1"}))
+    assert one(old_cpu, "CEN807").severity == Severity.WARNING
+    _, cpu = judge(tiny_project, extra, cpu_target())
+    assert one(cpu, "CEN807").severity == Severity.INFO
+
+
+def test_sharding_needs_processes_and_fsdp_on_cpu_is_ddp(tiny_project):
+    (tiny_project / "ds.json").write_text('{"zero_optimization": {"stage": 2}}')
+    _, one_gpu = judge(tiny_project, "deepspeed: ds.json", gpu_target())
+    assert one(one_gpu, "CEN809").severity == Severity.WARNING
+    _, cpu = judge(tiny_project, "fsdp_version: 2\nfsdp_config:\n  reshard_after_forward: true", cpu_target())
+    finding = one(cpu, "CEN809")
+    assert finding.severity == Severity.ERROR and "silently fall back to DDP" in finding.message
+    _, ds_cpu = judge(tiny_project, "deepspeed: ds.json", cpu_target())
+    assert "starts ONE process" in one(ds_cpu, "CEN809").message
+    _, missing = judge(tiny_project, "deepspeed: ds.json", gpu_target(count=2, packages={
+        k: v for k, v in STACK.items() if k != "deepspeed"}))
+    assert one(missing, "CEN808").severity == Severity.ERROR
+
+
+def facts_machine(gpus: int, nccl: str | None, torch_cuda: str | None = "12.8") -> Facts:
+    devices = tuple(Gpu(index=i, name="NVIDIA H100 80GB HBM3", source="nvml", compute_capability="9.0",
+                        memory_total_mib=81559) for i in range(gpus))
+    packages = tuple(Distribution(name=k, version=v) for k, v in STACK.items())
+    return Facts(driver=DriverFacts(gpus=devices),
+                 python=PythonEnvFacts(status=Status.OK, distributions=packages),
+                 torch=TorchFacts(status=Status.OK, source="subprocess", version="2.8.0+cu128", cuda=torch_cuda,
+                                  nccl=nccl))
+
+
+def test_a_saved_snapshot_without_nccl_or_with_a_cpu_torch(tiny_project):
+    _, no_nccl = judge(tiny_project, "", from_facts(facts_machine(4, None), "facts"))
+    assert one(no_nccl, "CEN810").severity == Severity.ERROR
+    _, cpu_torch = judge(tiny_project, "", from_facts(facts_machine(1, None, torch_cuda=None), "facts"))
+    assert "CPU-only build" in one(cpu_torch, "CEN805").message
+    _, fine = judge(tiny_project, "", from_facts(facts_machine(4, "2.26.2"), "facts"))
+    assert not {"CEN805", "CEN810"} & codes(fine)
+
+
+def test_feature_needs_a_newer_library(tiny_project):
+    _, findings = judge(tiny_project, "rl: grpo\ntrl:\n  reward_funcs: [m.f]\n  num_generations: 2",
+                        gpu_target(packages={**STACK, "trl": "0.13.0"}))
+    finding = next(f for f in findings if f.code == "CEN812")
+    assert "trl>=0.14.0" in finding.message and finding.location.endswith(":8")
+
+
+def test_cpu_only_machine(tiny_project):
+    _, findings = judge(tiny_project, "", cpu_target())
+    assert one(findings, "CEN804").severity == Severity.WARNING
+
+
+def test_training_stack_missing(tiny_project):
+    _, findings = judge(tiny_project, "", gpu_target(packages={"torch": "2.13.0"}))
+    assert "trl" in one(findings, "CEN813").message
+
+
+def test_memory_does_not_fit_and_says_what_would(tiny_project):
+    pre, findings = judge(tiny_project, "sequence_len: 4096\nmicro_batch_size: 64", gpu_target(name="T4", cc="7.5",
+                                                                                            gib=1))
+    finding = one(findings, "MEM701")
+    assert finding.severity == Severity.ERROR and finding.fixes
+    assert all("about" in fix.summary for fix in finding.fixes)
+    assert finding.location.endswith(":9")  # the micro_batch_size that was set last
+
+
+def test_several_gpus_without_sharding_are_ddp_replicas(tiny_project):
+    _, findings = judge(tiny_project, "", gpu_target(count=4, visible_devices="0,1,2,3"))
+    finding = one(findings, "CEN809")
+    assert finding.severity == Severity.INFO and "4 DDP processes" in finding.message
+    assert "CUDA_VISIBLE_DEVICES=0,1,2,3" in finding.message

@@ -1,0 +1,120 @@
+"""TRL CLI configs are read and judged against the installed TRL; the vendored vocabularies and the generated
+docs page stay in step with their sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ftdoctor.findings import Severity
+from ftdoctor.trainer.config.load import load_config
+from preflight_helpers import gpu_target, one, run_preflight
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_trl_config_is_translated(write_config):
+    loaded = load_config(write_config("""
+        model_name_or_path: Qwen/Qwen2.5-0.5B
+        dataset_name: trl-lib/Capybara
+        per_device_train_batch_size: 4
+        num_train_epochs: 2
+        max_length: 1024
+        use_peft: true
+        lora_r: 16
+        warmup_steps: 0.1
+        max_steps: -1
+        optim: adamw_torch
+        """))
+    c = loaded.config
+    assert loaded.dialect == "trl" and loaded.trl_command == "sft"
+    assert (c.base_model, c.micro_batch_size, c.num_epochs, c.sequence_len, c.adapter, c.lora_r) == \
+        ("Qwen/Qwen2.5-0.5B", 4, 2.0, 1024, "lora", 16)
+    assert (c.warmup_ratio, c.max_steps, c.optimizer) == (0.1, None, "adamw_torch")
+    assert c.datasets[0].path == "trl-lib/Capybara"
+    assert loaded.where(("datasets", 0)).endswith(":2")
+    assert not [i for i in loaded.issues if i.severity == Severity.ERROR]
+
+
+def test_trl_method_is_inferred(write_config):
+    dpo = load_config(write_config("model_name_or_path: m\nbeta: 0.1\ndataset_name: d\n"))
+    grpo = load_config(write_config("model_name_or_path: m\nnum_generations: 8\ndataset_name: d\n", "g.yml"))
+    assert (dpo.trl_command, dpo.config.rl) == ("dpo", "dpo")
+    assert (grpo.trl_command, grpo.config.trl.num_generations) == ("grpo", 8)
+
+
+def test_keys_the_installed_trl_dropped(write_config):
+    path = write_config("model_name_or_path: Qwen/Qwen2.5-0.5B\ndataset_name: d\nmax_seq_length: 2048\n"
+                        "warmup_ratio: 0.1\nevaluation_strategy: steps\ndataset_mixer: {a: 1.0}\n")
+    _, findings = run_preflight(path, gpu_target())
+    removed = {f.evidence.get("package"): f for f in findings if f.code == "CEN811" and f.severity == Severity.ERROR}
+    assert {"trl", "transformers"} == set(removed)
+    keys = sorted(f.message.split("`")[1] for f in findings if f.code == "CEN811" and f.severity == Severity.ERROR)
+    assert keys == ["evaluation_strategy", "max_seq_length", "warmup_ratio"]
+    unknown = one(findings, "CFG102")
+    assert "dataset_mixer" in unknown.message and unknown.location.endswith(":6")
+    _, old = run_preflight(path, gpu_target(packages={**gpu_target().packages, "trl": "0.15.2",
+                                                      "transformers": "4.46.0"}))
+    assert not [f for f in old if f.code == "CEN811" and f.severity == Severity.ERROR and "max_seq_length" in f.message]
+
+
+@pytest.mark.slow
+def test_vendored_trl_vocabulary_matches_the_installed_trl():
+    pytest.importorskip("trl")
+    from ftdoctor.trainer.config.trl_vocabulary import installed_fields, render
+
+    committed = (REPO / "trainer" / "config" / "trl_keys.toml").read_text(encoding="utf-8")
+    assert committed == render(installed_fields()), \
+        "regenerate: python -m ftdoctor.trainer.config.trl_vocabulary > trainer/config/trl_keys.toml"
+
+
+def test_config_docs_are_generated_from_the_schema():
+    from ftdoctor.trainer.config.docs import render
+
+    committed = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
+    assert committed == render(), "regenerate: python -m ftdoctor.trainer.config.docs > docs/config.md"
+
+
+def test_every_schema_field_is_documented_once():
+    import dataclasses
+
+    from ftdoctor.trainer.config.fields import spec_of
+    from ftdoctor.trainer.config.schema import DatasetConfig, FsdpConfig, SpecialTokens, TrainConfig, TrlOptions
+
+    for cls in (TrainConfig, DatasetConfig, FsdpConfig, TrlOptions, SpecialTokens):
+        for field in dataclasses.fields(cls):
+            if field.name == "extras":
+                continue
+            spec = spec_of(field)
+            assert spec is not None and len(spec.doc) >= 10, f"{cls.__name__}.{field.name} has no description"
+
+
+def test_the_matrix_rows_load_and_compare_versions():
+    from ftdoctor.matrix import load_matrix
+
+    api = load_matrix().trainer_api
+    row = api.key("max_seq_length")
+    assert [row.state(v) for v in ("0.15.2", "0.16.0", "0.19.9", "0.20.0", "1.16.0")] == \
+        ["ok", "deprecated", "deprecated", "removed", "removed"]
+    grpo = api.needs("rl:grpo")[0]
+    assert [grpo.allows(v) for v in ("0.13.9", "0.14.0", "0.14.0rc1", "1.16.0")] == [False, True, False, True]
+    assert api.gpu_need("attn:flash_attention_3").allows((9, 0)) and not api.gpu_need(
+        "attn:flash_attention_3").allows((10, 0))
+
+
+def test_preflight_rules_page_is_generated_from_the_registry():
+    from ftdoctor.trainer.rules.docs import render
+
+    committed = (REPO / "docs" / "preflight.md").read_text(encoding="utf-8")
+    assert committed == render(), "regenerate: python -m ftdoctor.trainer.rules.docs > docs/preflight.md"
+
+
+def test_rule_codes_follow_their_bands():
+    from ftdoctor.trainer.rules import preflight_rules
+
+    bands = {"config": "CFG1", "config-combinations": "CFG1", "config-distributed": "CFG14", "dataset": "DAT5",
+             "model": "MDL6", "memory": "MEM7", "config-environment": "CEN8"}
+    for rule in preflight_rules():
+        assert rule.code.startswith(bands[rule.family]), rule.code
+        assert rule.__doc__ and rule.description().endswith(")") or rule.description().endswith(".")
