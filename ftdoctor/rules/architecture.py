@@ -12,7 +12,8 @@ from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule, 
 from ftdoctor.rules.facts_view import (
     CC, cc_text, describe_gpus, gpu_groups, installed, physical_gpus, torch_build, visible_gpus,
 )
-from ftdoctor.rules.torch_choice import choose, driver_full, install_fix, kernel_for, machine_needs
+from ftdoctor.matrix.compat import kernel_for
+from ftdoctor.rules.torch_choice import choose, driver_full, install_fix, machine_needs
 
 class KernelImages(Rule):
     """Every visible GPU has a kernel image in torch's build (a cubin it can run, or PTX its driver can compile).

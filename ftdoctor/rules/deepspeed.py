@@ -13,7 +13,7 @@ from packaging.version import Version
 
 from ftdoctor.facts.model import Status
 from ftdoctor.findings import Fix, Severity
-from ftdoctor.rules import machine
+from ftdoctor.rules import facts_view
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
 
 FAMILY = "deepspeed"
@@ -21,7 +21,7 @@ DOCS = "https://www.deepspeed.ai/tutorials/advanced-install/"
 
 
 def _dist(ctx: Context):
-    return machine.installed(ctx.facts, "deepspeed")
+    return ctx.facts.distribution("deepspeed")
 
 
 class DeepSpeedInstalled(Rule):
@@ -47,10 +47,10 @@ class DeepSpeedToolkit(Rule):
     requires = frozenset({"DSP900"})
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable | Unknown:
-        cuda = machine.torch_cuda(ctx.facts, ctx.matrix)
+        cuda = facts_view.torch_cuda(ctx.facts, ctx.matrix)
         if cuda is None:
             return NotApplicable("torch is not a CUDA build: DeepSpeed uses its CPU accelerator")
-        nvcc = machine.build_nvcc(ctx.facts)
+        nvcc = facts_view.build_nvcc(ctx.facts)
         if nvcc:
             return Pass(f"nvcc {nvcc} is there to build DeepSpeed's CUDA ops")
         if ctx.facts.toolkit.status == Status.UNKNOWN:
@@ -74,7 +74,7 @@ class DeepSpeedCudaAgreement(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | Unknown:
         dist, ds = _dist(ctx), ctx.matrix.deepspeed
-        cuda, nvcc = machine.torch_cuda(ctx.facts, ctx.matrix), machine.build_nvcc(ctx.facts)
+        cuda, nvcc = facts_view.torch_cuda(ctx.facts, ctx.matrix), facts_view.build_nvcc(ctx.facts)
         if cuda is None or nvcc is None:
             return Unknown("torch's CUDA or the toolkit's nvcc is not known")
         skip = ctx.facts.env.get(ds.skip_check_env) == "1"
@@ -137,7 +137,7 @@ class DeepSpeedNinja(Rule):
     requires = frozenset({"DSP900"})
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
-        ninja = machine.installed(ctx.facts, "ninja")
+        ninja = ctx.facts.distribution("ninja")
         if ninja is not None:
             return Pass(f"ninja {ninja.version}".rstrip())
         if any(v.package == "deepspeed" and v.requirement.startswith("ninja") for v in ctx.facts.python.violations):

@@ -11,7 +11,7 @@ from ftdoctor.findings import Fix, Severity
 from ftdoctor.matrix.model import cc_tuple
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule, Unknown
 from ftdoctor.rules.facts_view import installed, parse_version, torch_build, visible_gpus
-from ftdoctor.rules.torch_choice import kernel_for
+from ftdoctor.matrix.compat import kernel_for
 
 TOOLKIT_DOCS = "https://docs.nvidia.com/cuda/cuda-installation-guide-linux/"
 # Environment variables that ask for a CUDA compilation at install or first use.
