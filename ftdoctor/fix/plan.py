@@ -241,5 +241,5 @@ def _torch_after(facts: Facts, matrix, version: str):
     label = Version(version).local or ""
     cuda = release.default_cuda if not label else (None if label == "cpu" else f"{label[2:-1]}.{label[-1]}")
     variant = release.variant(cuda or "cpu")
-    build = TorchCandidate(release, Version(version).public, variant, not label, "full", False).build()
+    build = TorchCandidate(Version(version).public, variant, release, not label, "full", False).build()
     return replace(facts.torch, version=version, cuda=build.cuda, cxx11_abi=build.cxx11_abi, arch_list=build.arch_list)

@@ -14,16 +14,12 @@ from ftdoctor.lock.proposal import Pin, TorchBuild
 from ftdoctor.lock.target import Target
 from ftdoctor.matrix.compat import driver_runs_cuda
 from ftdoctor.matrix.model import cc_tuple
-from ftdoctor.rules.torch_choice import MachineNeeds, integrated_ccs, release_unfit, variant_unfit
-
-PYTORCH_INDEX = "https://download.pytorch.org/whl/{suffix}"
-
+from ftdoctor.rules.torch_choice import Choice, MachineNeeds, integrated_ccs, release_unfit, variant_unfit
 
 @dataclass(frozen=True)
-class TorchCandidate:
-    release: object  # TorchRelease
-    version: str  # "2.8.0"
-    variant: object  # TorchVariant
+class TorchCandidate(Choice):
+    """A build the rules find fit for the target (`Choice`), with what the lock's policies rank it by."""
+
     default_wheel: bool  # the index's default wheel (no extra index needed)
     driver_fit: str  # "full" | "mvc" | "cpu"
     newest_series: bool
@@ -38,7 +34,7 @@ class TorchCandidate:
 
     def pin(self) -> Pin:
         local = "" if self.default_wheel else f"+{self.variant.suffix}"
-        index = None if self.default_wheel else PYTORCH_INDEX.format(suffix=self.variant.suffix)
+        index = None if self.default_wheel else self.index_url
         return Pin("torch", self.version + local, variant=self.variant.suffix, index=index)
 
     def build(self) -> TorchBuild:
@@ -109,6 +105,6 @@ def _variant(matrix, target: Target, needs: MachineNeeds, release, version: str,
     if unfit:
         return RuledOut(f"torch {version} ({variant.suffix})", unfit.why, unfit.constraint, unfit.need)
     if target.cpu:
-        return TorchCandidate(release, version, variant, False, "cpu", release.series == newest)
+        return TorchCandidate(version, variant, release, False, "cpu", release.series == newest)
     fit = driver_runs_cuda(matrix.cuda, target.driver, variant.cuda)
-    return TorchCandidate(release, version, variant, variant.cuda == release.default_cuda, fit, release.series == newest)
+    return TorchCandidate(version, variant, release, variant.cuda == release.default_cuda, fit, release.series == newest)

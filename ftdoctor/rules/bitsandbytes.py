@@ -15,7 +15,7 @@ from packaging.version import Version
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.matrix.compat import cubin_runs
 from ftdoctor.rules import facts_view
-from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
+from ftdoctor.rules.base import Context, Fail, NotApplicable, PackageInstalled, Pass, Rule, Unknown
 
 FAMILY = "bitsandbytes"
 DOCS = "https://huggingface.co/docs/bitsandbytes/main/en/installation"
@@ -30,18 +30,12 @@ def _cuda_label(cuda: str) -> str:
     return f"{v.major}{v.minor}"
 
 
-class BnbInstalled(Rule):
+class BnbInstalled(PackageInstalled):
     """bitsandbytes is installed (the other BNB checks need it)."""
 
     code = "BNB800"
     family = FAMILY
-    severity = Severity.INFO
-
-    def check(self, ctx: Context) -> Pass | NotApplicable:
-        dist = _dist(ctx)
-        if dist is None:
-            return NotApplicable("bitsandbytes is not installed")
-        return Pass(f"bitsandbytes {dist.version}", {"version": dist.version})
+    package = "bitsandbytes"
 
 
 class BnbLibraryForTorch(Rule):

@@ -14,7 +14,7 @@ from packaging.version import Version
 from ftdoctor.facts.model import Status
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules import facts_view
-from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
+from ftdoctor.rules.base import Context, Fail, NotApplicable, PackageInstalled, Pass, Rule, Unknown
 
 FAMILY = "deepspeed"
 DOCS = "https://www.deepspeed.ai/tutorials/advanced-install/"
@@ -24,18 +24,12 @@ def _dist(ctx: Context):
     return ctx.facts.distribution("deepspeed")
 
 
-class DeepSpeedInstalled(Rule):
+class DeepSpeedInstalled(PackageInstalled):
     """DeepSpeed is installed (the other DSP checks need it)."""
 
     code = "DSP900"
     family = FAMILY
-    severity = Severity.INFO
-
-    def check(self, ctx: Context) -> Pass | NotApplicable:
-        dist = _dist(ctx)
-        if dist is None:
-            return NotApplicable("deepspeed is not installed")
-        return Pass(f"deepspeed {dist.version}", {"version": dist.version})
+    package = "deepspeed"
 
 
 class DeepSpeedToolkit(Rule):

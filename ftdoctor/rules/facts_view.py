@@ -173,6 +173,13 @@ class TorchBuild:
         return f"torch {self.version} ({build})"
 
 
+def not_a_cuda_build(build: TorchBuild | None) -> str | None:
+    """Why a rule about torch's CUDA has nothing to judge (no torch, or a build without CUDA); None when it has."""
+    if build is None:
+        return "torch is not installed"
+    return None if build.cuda else "torch is not a CUDA build"
+
+
 def torch_build(facts: Facts, matrix) -> TorchBuild | None:
     t = facts.torch
     dist = facts.distribution("torch")

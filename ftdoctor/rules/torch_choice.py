@@ -17,7 +17,9 @@ from packaging.version import Version
 from ftdoctor.findings import Fix
 from ftdoctor.matrix.compat import driver_runs_cuda, kernel_for
 from ftdoctor.matrix.model import TorchRelease, TorchVariant, cc_tuple
-from ftdoctor.rules.facts_view import CC, cc_text, parse_version, physical_gpus, python_version, windows_driver
+from ftdoctor.rules.facts_view import (
+    CC, cc_text, parse_version, physical_gpus, python_version, torch_build, windows_driver,
+)
 
 # PyTorch's own wheel index: one folder per build variant (cu126, cu130, cpu, ...).
 TORCH_INDEX = "https://download.pytorch.org/whl"
@@ -152,7 +154,7 @@ class Choice:
     release: TorchRelease
 
     @property
-    def pin(self) -> str:
+    def requirement(self) -> str:
         return f"torch=={self.version}+{self.variant.suffix}"
 
     @property
@@ -214,9 +216,18 @@ def _rank(matrix, needs: MachineNeeds, choice: Choice, anchor: Version | None) -
     )
 
 
+def torch_install_fix(ctx, summary: str, *, torch_spec: str | None = None) -> Fix | None:
+    """The one answer the rules (and `explain`) give to "install another torch": the build `choose` picks for
+    this machine, nearest the installed release, written by `install_fix`. None when no build in the matrix fits."""
+    build = torch_build(ctx.facts, ctx.matrix)
+    needs = machine_needs(ctx.facts, ctx.matrix)
+    choice = choose(ctx.matrix, needs, torch_spec=torch_spec, near=build.version if build else None)
+    return install_fix(ctx, choice, summary) if choice else None
+
+
 def install_fix(ctx, choice: Choice, summary: str) -> Fix:
     """`<python> -m pip install torch==X+cuYYY [torchvision ...] --index-url <PyTorch's index for cuYYY>`."""
     companions = [name for name in COMPANIONS if ctx.facts.distribution(name)]
-    command = ctx.pip("install", choice.pin, *companions, "--index-url", choice.index_url)
+    command = ctx.pip("install", choice.requirement, *companions, "--index-url", choice.index_url)
     note = f" ({', '.join(companions)} reinstalled from the same index to match)" if companions else ""
     return Fix(f"{summary}: {choice.label}{note}", (command,), "https://pytorch.org/get-started/locally/")
