@@ -9,7 +9,7 @@ from ftdoctor.facts.model import Status
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
 from ftdoctor.rules.facts_view import not_a_cuda_build, physical_gpus, torch_build, visible_gpus
-from ftdoctor.rules.torch_choice import TORCH_INDEX, Choice, torch_install_fix
+from ftdoctor.rules.torch_choice import TORCH_INDEX, Choice, install_command, torch_install_fix
 
 # What a failed `import torch` said -> what it means, and which fix applies: "system" (the cause is outside the
 # environment; another rule says what to change), "numpy", or "reinstall". The first matching pattern wins.
@@ -107,13 +107,12 @@ def _reinstall_fix(ctx: Context, build) -> Fix:
     variant = build.release.variant(build.cuda) if build.release else None
     if variant is not None and (not suffix or suffix == variant.suffix):
         # the same build, named as every torch fix names one (the default index wheel carries no label)
-        choice = Choice(base, variant, build.release)
-        pin, index = choice.requirement, ("--index-url", choice.index_url)
+        command = install_command(ctx, Choice(base, variant, build.release), reinstall=True)
     else:
         pin = f"torch=={base}+{suffix}" if suffix else f"torch=={base}"
         index = ("--index-url", f"{TORCH_INDEX}/{suffix}") if suffix else ()
-    return Fix(f"Reinstall torch {base} and the libraries it pins",
-               (ctx.pip("install", "--force-reinstall", pin, *index),))
+        command = ctx.pip("install", "--force-reinstall", pin, *index)
+    return Fix(f"Reinstall torch {base} and the libraries it pins", (command,))
 
 
 def _has_nvidia_gpu(ctx: Context) -> bool:

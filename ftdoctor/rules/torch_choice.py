@@ -166,11 +166,13 @@ class Choice:
         return f"torch {self.version}+{self.variant.suffix}"
 
 
-def choose(matrix, needs: MachineNeeds, *, torch_spec: str | None = None, near: str | None = None) -> Choice | None:
+def choose(matrix, needs: MachineNeeds, *, torch_spec: str | None = None, near: str | None = None,
+           cuda: str | None = None) -> Choice | None:
     """The build to install. With `near` (the installed version): its own release when a variant of it fits (the
     smallest change), else the closest release, newer ones first; without: the newest. Within a release: the
-    driver's CUDA major, a CUDA the driver supports itself, a confirmed matrix row, the highest CUDA."""
-    fitting = [c for c in _candidates(matrix, torch_spec) if _fits(matrix, needs, c)]
+    driver's CUDA major, a CUDA the driver supports itself, a confirmed matrix row, the highest CUDA. `cuda`
+    ("12.4") keeps only builds of that CUDA major.minor (to match a toolkit)."""
+    fitting = [c for c in _candidates(matrix, torch_spec, cuda) if _fits(matrix, needs, c)]
     if not fitting:
         return None
     anchor = _series(near) if near else None
@@ -182,13 +184,15 @@ def _series(version: str) -> Version:
     return Version(f"{release[0]}.{release[1] if len(release) > 1 else 0}")
 
 
-def _candidates(matrix, torch_spec: str | None):
+def _candidates(matrix, torch_spec: str | None, cuda: str | None = None):
     spec = SpecifierSet(torch_spec or "")
+    wanted = Version(cuda).release[:2] if cuda else None
     for release in matrix.torch.releases:
         versions = [v for v in release.versions if spec.contains(v, prereleases=True)]
         if versions:
             newest = max(versions, key=Version)
-            yield from (Choice(newest, variant, release) for variant in release.variants)
+            variants = [v for v in release.variants if wanted is None or (v.cuda != "cpu" and Version(v.cuda).release[:2] == wanted)]
+            yield from (Choice(newest, variant, release) for variant in variants)
 
 
 def _fits(matrix, needs: MachineNeeds, choice: Choice) -> bool:
@@ -216,18 +220,29 @@ def _rank(matrix, needs: MachineNeeds, choice: Choice, anchor: Version | None) -
     )
 
 
-def torch_install_fix(ctx, summary: str, *, torch_spec: str | None = None) -> Fix | None:
-    """The one answer the rules (and `explain`) give to "install another torch": the build `choose` picks for
-    this machine, nearest the installed release, written by `install_fix`. None when no build in the matrix fits."""
+def machine_choice(ctx, *, torch_spec: str | None = None) -> Choice | None:
+    """The build `choose` picks for this machine, nearest the installed release."""
     build = torch_build(ctx.facts, ctx.matrix)
-    needs = machine_needs(ctx.facts, ctx.matrix)
-    choice = choose(ctx.matrix, needs, torch_spec=torch_spec, near=build.version if build else None)
+    return choose(ctx.matrix, machine_needs(ctx.facts, ctx.matrix), torch_spec=torch_spec,
+                  near=build.version if build else None)
+
+
+def torch_install_fix(ctx, summary: str, *, torch_spec: str | None = None) -> Fix | None:
+    """The one answer the rules (and `explain`) give to "install another torch": `machine_choice`, written by
+    `install_fix`. None when no build in the matrix fits."""
+    choice = machine_choice(ctx, torch_spec=torch_spec)
     return install_fix(ctx, choice, summary) if choice else None
 
 
 def install_fix(ctx, choice: Choice, summary: str) -> Fix:
     """`<python> -m pip install torch==X+cuYYY [torchvision ...] --index-url <PyTorch's index for cuYYY>`."""
     companions = [name for name in COMPANIONS if ctx.facts.distribution(name)]
-    command = ctx.pip("install", choice.requirement, *companions, "--index-url", choice.index_url)
+    command = install_command(ctx, choice, companions)
     note = f" ({', '.join(companions)} reinstalled from the same index to match)" if companions else ""
     return Fix(f"{summary}: {choice.label}{note}", (command,), "https://pytorch.org/get-started/locally/")
+
+
+def install_command(ctx, choice: Choice, companions=(), *, reinstall: bool = False) -> str:
+    """`<python> -m pip install [--force-reinstall] torch==X+cuYYY [companions] --index-url <PyTorch's cuYYY>`."""
+    force = ("--force-reinstall",) if reinstall else ()
+    return ctx.pip("install", *force, choice.requirement, *companions, "--index-url", choice.index_url)
