@@ -66,8 +66,9 @@ def build_app(args: argparse.Namespace, settings):
 
         facts = serialize.load(path)
         return make_app(live.runners(settings), Origin.snapshot(path, facts), facts)
-    tasks = live.probe_tasks(_host(args.python), import_torch=not args.no_torch)
-    return make_app(live.runners(settings, tasks), Origin.this_machine(), live.blank_facts(args.label))
+    host = _host(args.python)
+    tasks = live.probe_tasks(host, import_torch=not args.no_torch)
+    return make_app(live.runners(settings, tasks, host), Origin.this_machine(), live.blank_facts(args.label))
 
 
 def _snapshot(args: argparse.Namespace) -> str | None:

@@ -123,7 +123,7 @@ def _package_steps(facts: Facts, pins: list[Pin], problems) -> list[Step]:
     torch = next((p for p in pins if p.name == "torch" and p.name in changes), None)
     if torch is not None:
         reasons = why("torch") + tuple(torch.reasons[1:3])  # the lock's word on the variant it picked
-        steps.append(_pip_step([torch], [changes["torch"]], reasons, "install the torch build this driver and GPU can run"))
+        steps.append(_torch_step(facts, torch, changes["torch"], reasons))
     plain = [p for p in pins if p.name in changes and p.name != "torch" and not p.url and not p.build]
     if plain:
         steps.append(_pip_step(plain, [changes[p.name] for p in plain], why(*[p.name for p in plain]), "install the versions that fit this torch"))
@@ -136,6 +136,17 @@ def _package_steps(facts: Facts, pins: list[Pin], problems) -> list[Step]:
             steps.append(Step("manual", f"build {pin.name} {pin.version} from source (no prebuilt wheel fits; takes long)",
                               why(pin.name), commands=commands, changes=(changes[pin.name],)))
     return steps
+
+
+def _torch_step(facts: Facts, torch: Pin, change: Change, why) -> Step:
+    """Written as every torch fix of ftdoctor's is (`rules.torch_choice.install_command`): the pin, the installed
+    companions built against it, and PyTorch's index of the variant (it also serves torch's dependencies)."""
+    from ftdoctor.rules.torch_choice import COMPANIONS
+
+    companions = [name for name in COMPANIONS if facts.distribution(name)]
+    index = ("--index-url", torch.index) if torch.index else ()
+    args = ("install", f"torch=={torch.version}", *companions, *index)
+    return Step("pip", "install the torch build this driver and GPU can run", why, args, changes=(change,))
 
 
 def _pip_step(pins: list[Pin], changes: list[Change], why, title: str) -> Step:
