@@ -126,7 +126,7 @@ def _explain_command(args: argparse.Namespace, facts, facts_source: str):
     from ftdoctor.probes import isolated
 
     if args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds", where="--timeout")
+        raise UsageError(f"{args.timeout:g} is not a positive number of seconds", where="--timeout")
     print(f"ftdoctor: running `{args.cmd}` (time limit {args.timeout:g} s)...", file=sys.stderr)
     result = isolated.run(["/bin/sh", "-c", args.cmd], timeout_s=args.timeout)
     if result.start_error:

@@ -27,14 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     source = parser.add_argument_group("what to judge")
     source.add_argument("snapshots", nargs="*", metavar="FACTS.json", help="judge a saved snapshot (same as --facts)")
-    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot, not this machine")
-    source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment")
-    source.add_argument("--no-torch", action="store_true", help="do not import torch (torch facts from metadata)")
-    source.add_argument("--label", default="", help="a name for this machine, stored in saved facts")
+    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot instead of this machine")
+    source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment (default: ftdoctor's own)")
+    source.add_argument("--no-torch", action="store_true", help="do not import torch (faster; torch facts from metadata only)")
+    source.add_argument("--label", default="", help="a name for this machine, stored in the snapshot")
     rules = parser.add_argument_group("rules")
-    rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes")
-    rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes")
-    rules.add_argument("--fail-on", choices=FAIL_ON, default=None, help="lowest severity that fails the exit code")
+    rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes (comma-separated)")
+    rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes (comma-separated)")
+    rules.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                       help="lowest severity that makes the exit code non-zero (default: warning, or [tool.ftdoctor] fail-on)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
 
-from ftdoctor.facts.model import Distribution, Facts
+from ftdoctor.facts.model import Distribution, Facts, Status, TorchFacts
 from ftdoctor.findings import Finding, Severity
 from ftdoctor.lock.proposal import Pin
 
@@ -87,8 +87,10 @@ def make_plan(facts: Facts, matrix, findings: list[Finding]) -> Plan:
     except Exception as exc:  # noqa: BLE001 - a machine the lock cannot describe still gets its env and manual steps
         target, notes = None, [f"no package changes planned: {getattr(exc, 'what', exc)}"]
     pins = _lock_pins(matrix, target, notes) if target is not None and problems else []
-    steps += _package_steps(facts, pins, problems)
-    env_steps, manual = _finding_steps(facts, problems, steps)
+    # which problems the package changes answer: those the rules no longer see once they are made
+    fixed = _fixed_codes(facts, matrix, problems, _package_steps(facts, pins, problems, set()))
+    steps += _package_steps(facts, pins, problems, fixed)
+    env_steps, manual = _finding_steps(facts, problems, fixed)
     steps += env_steps + manual
     expected = _expected(facts, matrix, steps)
     return Plan(python, tuple(steps), problems, expected, tuple(notes))
@@ -109,13 +111,21 @@ def _lock_pins(matrix, target, notes: list[str]) -> list[Pin]:
     return list(result.proposal.pins)
 
 
-def _package_steps(facts: Facts, pins: list[Pin], problems) -> list[Step]:
+def _fixed_codes(facts: Facts, matrix, problems, package_steps: list[Step]) -> set[str]:
+    if not package_steps:
+        return set()
+    return {f.code for f in problems} - {f.code for f in _expected(facts, matrix, package_steps)}
+
+
+def _package_steps(facts: Facts, pins: list[Pin], problems, fixed: set[str]) -> list[Step]:
     installed = {d.name: d for d in facts.python.distributions}
     changes = {p.name: c for p in pins if (c := _change(installed.get(p.name), p)) is not None}
     if not changes:
         return []
+
     def why(*names):
-        related = [f for f in problems if _covered(f, set(names))] or list(problems)
+        answered = [f for f in problems if f.code in fixed]
+        related = [f for f in answered if _names(f, set(names))] or answered
         return tuple(f"{f.code} {f.message}" for f in related)
 
     python = shlex.quote(facts.python.executable or "python")
@@ -179,12 +189,12 @@ def _change(dist: Distribution | None, pin: Pin) -> Change | None:
     return Change(pin.name, dist.version, pin.version, "upgrade" if after > before else "downgrade")
 
 
-def _finding_steps(facts: Facts, problems, package_steps: list[Step]) -> tuple[list[Step], list[Step]]:
-    """Environment variables from the findings' fixes, and what else they ask for, as manual steps."""
+def _finding_steps(facts: Facts, problems, fixed: set[str]) -> tuple[list[Step], list[Step]]:
+    """Environment variables from the findings' fixes, and what else they ask for, as manual steps (a finding the
+    package changes answer needs neither)."""
     env: dict[str, str | None] = {}
     why: dict[str, list[str]] = {}
     manual = []
-    covered = {c.name for s in package_steps for c in s.changes}
     for finding in problems:
         for fix in finding.fixes:
             lines = [c for c in fix.commands if c.strip() and not c.lstrip().startswith("#")]
@@ -196,7 +206,7 @@ def _finding_steps(facts: Facts, problems, package_steps: list[Step]) -> tuple[l
                     why.setdefault(name, []).append(f"{finding.code} {finding.message}")
                 break  # the first fix that is all environment is the one applied
         else:
-            if finding.fixes and not _covered(finding, covered):
+            if finding.fixes and finding.code not in fixed:
                 first = finding.fixes[0] if finding.fixes else None
                 manual.append(Step("manual", first.summary if first else f"{finding.code}: {finding.message}",
                                    (f"{finding.code} {finding.message}",), commands=first.commands if first else ()))
@@ -204,10 +214,10 @@ def _finding_steps(facts: Facts, problems, package_steps: list[Step]) -> tuple[l
     return steps, manual
 
 
-def _covered(finding: Finding, changed: set[str]) -> bool:
-    """A finding about a package the plan changes is answered by that change."""
+def _names(finding: Finding, packages: set[str]) -> bool:
+    """Does the finding name one of these packages (to say which package step answers it)?"""
     text = f"{finding.code} {finding.message}".lower()
-    return any(name in text for name in changed)
+    return any(name in text for name in packages)
 
 
 def _expected(facts: Facts, matrix, steps: list[Step]) -> tuple[Finding, ...]:
@@ -253,4 +263,6 @@ def _torch_after(facts: Facts, matrix, version: str):
     cuda = release.default_cuda if not label else (None if label == "cpu" else f"{label[2:-1]}.{label[-1]}")
     variant = release.variant(cuda or "cpu")
     build = TorchCandidate(Version(version).public, variant, release, not label, "full", False).build()
-    return replace(facts.torch, version=version, cuda=build.cuda, cxx11_abi=build.cxx11_abi, arch_list=build.arch_list)
+    # what the import said was about the old build: until it is imported again, torch is known from metadata
+    return TorchFacts(status=Status.UNKNOWN, source="metadata", reason="reinstalled by the plan, not imported yet",
+                      version=version, cuda=build.cuda, cxx11_abi=build.cxx11_abi, arch_list=build.arch_list)

@@ -83,10 +83,10 @@ def resolve_gpu(matrix, text: str) -> TargetGpu:
         try:
             major, minor = cc_tuple(spelled)
         except ValueError:
-            raise UsageError(f"{text!r} is not a compute capability", hint="write it as sm_90 or 9.0") from None
+            raise UsageError(f"{text!r} is not a compute capability", where="--gpu", hint="write it as sm_90 or 9.0") from None
         cc = f"{major}.{minor}"
         if not any(cc_tuple(c.cc) == (major, minor) for c in matrix.cuda.capabilities):
-            raise UsageError(f"no NVIDIA GPU has compute capability {cc}", hint=_known_ccs(matrix))
+            raise UsageError(f"no NVIDIA GPU has compute capability {cc}", where="--gpu", hint=_known_ccs(matrix))
         return TargetGpu(f"sm_{major}{minor}", cc)
     model = matrix.gpus.lookup(spelled)
     if model is None:
@@ -108,7 +108,7 @@ def _python(text: str | None) -> str:
         raise UsageError("no Python version for the target", hint="pass --python 3.12 (or --target auto / --facts FILE)")
     match = re.fullmatch(r"(?:cp|py|python)?\s*(3)\.?(\d{1,2})(?:\.\d+)?", text.strip(), re.IGNORECASE)
     if not match:
-        raise UsageError(f"{text!r} is not a Python version", where="--python", hint="write it as 3.12")
+        raise UsageError(f"{text!r} is not a Python 3 version", where="--python", hint="write it as 3.12")
     return f"{match.group(1)}.{match.group(2)}"
 
 

@@ -76,7 +76,7 @@ def test_standard_input(cli):
         ((".",), "is a directory"),
         ((), "give a LOG file"),
         (("x.log", "--cmd", "true"), "not both"),
-        (("--cmd", "true", "--timeout", "0"), "--timeout must be a positive"),
+        (("--cmd", "true", "--timeout", "0"), "--timeout: 0 is not a positive number of seconds"),
         (("x.log", "--facts", "/no/facts.json"), "no such file"),
     ],
 )

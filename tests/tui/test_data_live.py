@@ -83,7 +83,7 @@ def test_preflight_is_check_configs_with_the_memory_estimate(cli):
     assert [(f.code, f.severity.value) for f in report.findings] == expected
     memory = next(n for n in report.notes if n.startswith("memory"))
     assert "GiB" in memory and "at the peak" in memory
-    assert any(n.strip().startswith("optimizer states") for n in report.notes)  # the estimate's parts
+    assert any(n.startswith("optimizer states: ") and "GiB" in n for n in report.details)  # the estimate's parts
 
 
 def test_the_fix_plan_is_ftdoctor_fixs_for_the_finding(cli):

@@ -115,8 +115,8 @@ def lockfile_runner(facts: Facts, origin: Origin) -> Lockfile:
 
 
 def preflight_runner(settings) -> Callable[[Path, Facts], Report]:
-    """`ftdoctor check --config`'s preflight of a training config on these facts: its findings, and the header
-    lines with the memory estimate (its parts after it)."""
+    """`ftdoctor check --config`'s preflight of a training config on these facts: its findings, the header lines
+    with the memory estimate on top, and the estimate's parts in the details."""
 
     def run(path: Path, facts: Facts) -> Report:
         from ftdoctor.matrix import load_matrix
@@ -125,8 +125,9 @@ def preflight_runner(settings) -> Callable[[Path, Facts], Report]:
 
         context = Context(facts=facts, matrix=load_matrix(), settings=settings)
         findings, titles, header, data = config_findings(str(path), facts, context, {}, [], {})
-        notes = (*(line.strip() for line in header), *_estimate_lines(data.get("preflight", {}).get("estimate")))
-        return Report(tuple(findings), titles, tuple(notes))
+        notes = tuple(line.strip() for line in header if not line.strip().startswith("config "))
+        estimate = data.get("preflight", {}).get("estimate")
+        return Report(tuple(findings), titles, notes, _estimate_lines(estimate))
 
     return run
 
@@ -137,8 +138,8 @@ def _estimate_lines(estimate: dict | None) -> tuple[str, ...]:
         return ()
     from ftdoctor.trainer.memory.render import gib
 
-    width = max(len(part["name"]) for part in estimate["parts"])
-    return tuple(f"  {p['name']:<{width}}  {gib(p['bytes']):>9}  {p['detail']}" for p in estimate["parts"])
+    parts = [f"{p['name']}: {gib(p['bytes'])} ({p['detail']})" for p in estimate["parts"]]
+    return ("Memory estimate, per GPU at the peak:", *parts, *(f"note: {n}" for n in estimate.get("notes", ())))
 
 
 def explain_runner() -> Callable[[str, Facts | None], Report] | None:

@@ -62,6 +62,7 @@ class Report:
     findings: tuple[Finding, ...]
     titles: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()  # more lines, in the detail pane of the tree's root (the memory breakdown)
 
 
 @dataclass(frozen=True)
