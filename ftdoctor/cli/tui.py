@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 DESCRIPTION = """Browse the findings in a terminal app: a tree of findings by family, the evidence and fixes of each,
-probes running in the background, fixes copied or run (after confirmation) and re-checked. Press ? in the
-app for the keys."""
+probes running in the background, `ftdoctor fix`'s plan shown and run (after confirmation) and re-checked, the
+lockfile `ftdoctor lock` writes for these facts, `ftdoctor explain` on a pasted log, the preflight of a
+training config. Press ? in the app for the keys."""
 
 EPILOG = """examples:
   ftdoctor tui                     probe this machine and browse the findings

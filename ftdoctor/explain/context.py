@@ -149,17 +149,20 @@ def log_values(specifics: dict[str, str], facts: Facts | None, matrix: Matrix | 
         return {}
     ctx = Context(facts=facts or Facts(), matrix=matrix)
     base = machine_needs(facts, matrix) if facts is not None else MachineNeeds(gpu=True, integrated=integrated_ccs(matrix))
+    installed = torch_build(facts, matrix) if facts is not None else None
+    near = installed.version if installed else None  # as the rules choose: nearest the installed release
     out: dict[str, Any] = {}
     if (driver_cuda := _v(specifics.get("driver_cuda_log"))) is not None:
-        choice = choose(matrix, replace(base, gpu=True, driver=None, driver_cuda=driver_cuda))
+        choice = choose(matrix, replace(base, gpu=True, driver=None, driver_cuda=driver_cuda), near=near)
         out.update(_install_values("log_driver", ctx, choice))
         if choice is not None and Version(choice.variant.cuda) > driver_cuda:
             out["log_driver_compat_floor"] = driver_floor(matrix, choice.variant.cuda, False)
     cc = specifics.get("arch_cc") or (cc_from_arch(specifics["arch"]) if specifics.get("arch") else None)
     if cc:
-        out.update(_arch_values(ctx, base, cc, facts is not None and base.driver is not None))
+        out.update(_arch_values(ctx, base, cc, near, facts is not None and base.driver is not None))
     if specifics.get("toolkit_cuda") and _v(specifics["toolkit_cuda"]) is not None:
-        out.update(_install_values("toolkit", ctx, choose(matrix, replace(base, gpu=True), cuda=specifics["toolkit_cuda"])))
+        toolkit = choose(matrix, replace(base, gpu=True), cuda=specifics["toolkit_cuda"], near=near)
+        out.update(_install_values("toolkit", ctx, toolkit))
     if specifics.get("torch_cuda_log") and (index := _index_for(matrix, specifics["torch_cuda_log"])):
         out["torch_index_log"] = index
     out.update(_first_release_values(specifics, matrix))
@@ -177,16 +180,16 @@ def _first_release_values(specifics: dict[str, str], matrix: Matrix) -> dict[str
     return {k: v for k, v in out.items() if v}
 
 
-def _arch_values(ctx: Context, base: MachineNeeds, cc: str, have_driver: bool) -> dict[str, Any]:
+def _arch_values(ctx: Context, base: MachineNeeds, cc: str, near: str | None, have_driver: bool) -> dict[str, Any]:
     """A build carrying the log's GPU architecture: for any driver, and for this machine's driver when known."""
     matrix = ctx.matrix
     ccs = tuple(sorted({*base.ccs, cc_tuple(cc)}))
-    anywhere = choose(matrix, replace(base, gpu=True, ccs=ccs, driver=None, driver_cuda=None))
+    anywhere = choose(matrix, replace(base, gpu=True, ccs=ccs, driver=None, driver_cuda=None), near=near)
     out = _install_values("arch", ctx, anywhere)
     if anywhere is not None:
         out["arch_min_driver"] = driver_floor(matrix, anywhere.variant.cuda, False)
     if have_driver:
-        out.update(_install_values("arch_driver", ctx, choose(matrix, replace(base, gpu=True, ccs=ccs))))
+        out.update(_install_values("arch_driver", ctx, choose(matrix, replace(base, gpu=True, ccs=ccs), near=near)))
     return out
 
 
