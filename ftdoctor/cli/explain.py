@@ -103,7 +103,7 @@ def _explain(args: argparse.Namespace):
 
 
 def _explain_log(log: str, facts, facts_source: str):
-    from ftdoctor.errors import InputFileError
+    from ftdoctor.errors import unreadable
     from ftdoctor.explain import explain_file, explain_stream
 
     if log == "-":
@@ -112,12 +112,8 @@ def _explain_log(log: str, facts, facts_source: str):
         return {"kind": "stdin", "name": "-"}, explain_stream(sys.stdin.buffer, facts=facts, facts_source=facts_source), None
     try:
         return {"kind": "file", "name": log}, explain_file(log, facts=facts, facts_source=facts_source), None
-    except FileNotFoundError:
-        raise InputFileError("no such file", where=log, hint="check the path, or use - to read standard input") from None
-    except IsADirectoryError:
-        raise InputFileError("is a directory, expected a log file", where=log) from None
     except OSError as exc:
-        raise InputFileError(f"cannot read: {exc.strerror or exc}", where=log) from None
+        raise unreadable(exc, log, "a log file", "check the path, or use - to read standard input") from None
 
 
 def _explain_command(args: argparse.Namespace, facts, facts_source: str):

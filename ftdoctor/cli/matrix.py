@@ -141,11 +141,9 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _read(path: str) -> str:
-    from ftdoctor.errors import InputFileError
+    from ftdoctor.errors import unreadable
 
     try:
         return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError("no such file", where=path, hint=f"generate it with `ftdoctor matrix docs -o {path}`") from None
     except OSError as exc:
-        raise InputFileError(f"cannot read: {exc.strerror}", where=path) from None
+        raise unreadable(exc, path, "the matrix page", f"generate it with `ftdoctor matrix docs -o {path}`") from None

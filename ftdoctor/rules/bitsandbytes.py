@@ -75,7 +75,7 @@ def _override_mismatch(ctx: Context, override: str, cuda: str, library: str, evi
         f"{env}={override} forces the CUDA {library} library while torch runs CUDA {cuda}"
         + (": across CUDA majors it cannot load" if severity == Severity.ERROR else ": it works only within one CUDA major"),
         evidence, severity=severity,
-        fixes=(Fix(f"Let bitsandbytes pick the library for torch's CUDA", (f"unset {env}",), DOCS),),
+        fixes=(Fix("Let bitsandbytes pick the library for torch's CUDA", (f"unset {env}",), DOCS),),
     )
 
 

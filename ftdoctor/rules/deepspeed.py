@@ -88,7 +88,7 @@ class DeepSpeedCudaAgreement(Rule):
             evidence,
             fixes=(Fix(f"Build with a CUDA {Version(cuda).major}.{Version(cuda).minor} toolkit",
                        (f"export CUDA_HOME=/usr/local/cuda-{Version(cuda).major}.{Version(cuda).minor}",), DOCS),
-                   Fix(f"Or accept the mismatch at your own risk", (f"export {ds.skip_check_env}=1",))),
+                   Fix("Or accept the mismatch at your own risk", (f"export {ds.skip_check_env}=1",))),
         )
 
 

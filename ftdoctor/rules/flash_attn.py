@@ -72,7 +72,7 @@ class FlashAttnGpu(Rule):
             f"{dist.name} {dist.version} needs {need}; {names} cannot run it: attn_implementation='flash_attention_2' fails",
             {"gpus": [g.name for g in bad], "compute_capabilities": [g.capability for g in bad]},
             fixes=(Fix("Use PyTorch's built-in attention instead and remove flash-attn from this environment",
-                       (f"# in the training config: attn_implementation=\"sdpa\"", ctx.pip("uninstall", "-y", dist.name)),
+                       ("# in the training config: attn_implementation=\"sdpa\"", ctx.pip("uninstall", "-y", dist.name)),
                        DOCS),),
         )
 

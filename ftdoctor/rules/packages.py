@@ -182,7 +182,7 @@ class TrainerAccelerate(Rule):
         return Fail(
             f"transformers {tv}'s Trainer needs accelerate {row.spec}, but "
             + (f"accelerate {have} is installed" if have else "accelerate is not installed")
-            + f": TrainingArguments and every TRL config raise ImportError",
+            + ": TrainingArguments and every TRL config raise ImportError",
             {"transformers": tv, "accelerate": have, "bound": row.spec, "row": row.source},
             fixes=(Fix("Install accelerate", (ctx.pip("install", f'"accelerate{row.spec}"'),)),),
         )
