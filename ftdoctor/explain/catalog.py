@@ -5,7 +5,8 @@ A signature names one way a fine-tuning run fails. It carries a category from th
 `patterns` (regexes whose named groups pull the specifics out of the log), a `cause` template, `fixes`
 templates, a `confidence` and the `source` that established the cause. Markers are patterns that only
 support or gate signatures (`requires_near`, `supports`, `excluded_near`). Lookup tables map a captured
-value (a renamed argument, a model type) to entry-specific causes and fixes.
+value (a renamed argument, a removed name) to entry-specific causes and fixes; version floors are not kept
+here but in the matrix (`compat_matrix/`), read through `ftdoctor.explain.context`.
 
 Templates use `{name}` placeholders filled from the log's named groups, `derive`d values, lookup entries
 and, when facts are given, this environment (see `ftdoctor.explain.context`); a `[[...]]` segment is
