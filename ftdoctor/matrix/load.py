@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ftdoctor.errors import MatrixError
+from ftdoctor.matrix.distributed import DistributedMatrix
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
 from ftdoctor.typed_data import DataError, from_plain
 
@@ -18,6 +19,7 @@ FILES: dict[str, tuple[str, type]] = {
     "torch.toml": ("torch", TorchMatrix),
     "cuda.toml": ("cuda", CudaMatrix),
     "gpus.toml": ("gpus", GpuMatrix),
+    "distributed.toml": ("distributed", DistributedMatrix),
 }
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from ftdoctor.matrix.distributed import DistributedMatrix
 
 MATRIX_SCHEMA = "ftdoctor-matrix/1"
 
@@ -213,3 +217,4 @@ class Matrix:
     torch: TorchMatrix
     cuda: CudaMatrix
     gpus: GpuMatrix
+    distributed: DistributedMatrix
