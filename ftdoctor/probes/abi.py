@@ -95,13 +95,18 @@ def _libraries_under(folder: Path):
 
 
 def _jit_ops(host: Host, python: PythonEnvFacts):
-    """Ops torch's JIT built for this Python (DeepSpeed's first-use builds): stale ones fail with undefined symbols."""
-    default = Path(host.env.get("HOME", "~")).expanduser() / ".cache" / "torch_extensions"
-    root = Path(host.env.get("TORCH_EXTENSIONS_DIR") or default)
-    tag = "py" + "".join(python.version.split(".")[:2])
-    if not python.version or not root.is_dir():
-        return
-    for folder in sorted(root.glob(f"{tag}_*")):
+    """Ops torch's JIT built for this Python (DeepSpeed's first-use builds): stale ones fail with undefined symbols.
+
+    torch builds into $TORCH_EXTENSIONS_DIR/<op>/ when that is set, else ~/.cache/torch_extensions/py311_cu128/<op>/.
+    """
+    chosen = host.env.get("TORCH_EXTENSIONS_DIR")
+    if chosen:
+        folders = [Path(chosen)]
+    else:
+        tag = "py" + "".join(python.version.split(".")[:2])
+        default = Path(host.env.get("HOME", "~")).expanduser() / ".cache" / "torch_extensions"
+        folders = sorted(default.glob(f"{tag}_*")) if python.version and default.is_dir() else []
+    for folder in folders:
         for path in sorted(folder.glob("*/*.so")):
             yield path, "torch_extensions"
 
