@@ -21,11 +21,16 @@ CUDA_LIBRARY = re.compile(r"^lib(cudart|cublas|cublasLt|cufft|curand|cusparse|cu
 TORCH_LIBRARY = re.compile(r"^lib(c10|torch)[\w]*\.so")
 
 
-def _scan(ctx: Context) -> NotApplicable | Unknown | None:
+def _scan(ctx: Context, *, primary: bool = False) -> NotApplicable | Unknown | None:
+    """None when the scan ran; else Unknown from ABI100 and NotApplicable from the others (one warning, not five)."""
     abi = ctx.facts.abi
     if abi.status == Status.OK:
         return None
-    return Unknown(abi.reason or "compiled extensions were not scanned")
+    if not abi.reason:  # never scanned: a snapshot from before the ABI scan, or one built by hand
+        return NotApplicable("this snapshot has no scan of compiled extensions")
+    if primary:
+        return Unknown(abi.reason or "compiled extensions were not scanned")
+    return NotApplicable("compiled extensions were not scanned (ABI100 says why)")
 
 
 def _names(items: list[str]) -> str:
@@ -54,7 +59,7 @@ class TorchSymbols(Rule):
     severity = Severity.ERROR
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable | Unknown:
-        if (not_scanned := _scan(ctx)) is not None:
+        if (not_scanned := _scan(ctx, primary=True)) is not None:
             return not_scanned
         abi = ctx.facts.abi
         linking = [e for e in abi.extensions if e.links_torch]

@@ -100,11 +100,11 @@ class SharedMemory(Rule):
     family = FAMILY
     severity = Severity.WARNING
 
-    def check(self, ctx: Context) -> Pass | Fail | Unknown:
+    def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
         floor = ctx.matrix.distributed.shm
         size = ctx.facts.system.shm_bytes
-        if size is None:
-            return Unknown("the size of /dev/shm could not be read")
+        if size is None:  # the system probe found no /dev/shm to measure, or the snapshot does not say
+            return NotApplicable("the size of /dev/shm is not known")
         shown = f"{size / 2**20:.0f} MiB"
         if size >= floor.min_bytes:
             return Pass(f"/dev/shm has {shown}", {"shm_bytes": size})

@@ -43,8 +43,10 @@ class CudaInitialises(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
         result = fetch(ctx, self.smoke)
-        if isinstance(result, NotApplicable) or result.status != SmokeStatus.OK:
-            return result if isinstance(result, NotApplicable) else NotApplicable("the torch smoke test did not finish (TOR380)")
+        if isinstance(result, NotApplicable):
+            return result
+        if result.status != SmokeStatus.OK:
+            return NotApplicable("the torch smoke test did not pass (TOR380 says why)")
         details = result.details
         if not details.get("cuda_compiled"):
             return NotApplicable(f"this torch is a CPU-only build ({details.get('torch')}): there is no CUDA to initialise")

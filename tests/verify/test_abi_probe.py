@@ -145,3 +145,12 @@ def test_facts_with_abi_and_verify_round_trip(site):
     extension(site, "myext/_C.so", "void _ZN3c103barEv(void); void use(void) { _ZN3c103barEv(); }")
     facts = Facts(abi=probe(site))
     assert serialize.from_dict(json.loads(serialize.dumps(facts))) == facts
+
+
+def test_a_failed_scan_is_one_warning_not_five_and_a_snapshot_without_one_is_skipped():
+    found = verdicts(replace(Facts().abi, reason="no site-packages folder of the diagnosed interpreter is known"))
+    assert found["ABI100"].severity == Severity.WARNING
+    assert {found[c].severity for c in ("ABI101", "ABI102", "ABI103", "ABI104")} == {Severity.SKIPPED}
+    found = verdicts(Facts().abi)
+    assert found["ABI100"].severity == Severity.SKIPPED
+    assert {found[c].severity for c in ("ABI101", "ABI102", "ABI103", "ABI104")} == {Severity.SKIPPED}
