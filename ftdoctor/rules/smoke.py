@@ -63,8 +63,13 @@ def smoke_of(rule: type[Rule]) -> str | None:
 
 
 def without_unrun_smokes(rules: Iterable[type[Rule]], facts: Facts) -> list[type[Rule]]:
-    """Drop the rules that judge smoke tests when none ran: a plain `check` does not list them as skipped."""
-    return [rule for rule in rules if facts.verify.ran or smoke_of(rule) is None]
+    """Drop the rules of smoke-test families none of whose smokes ran: a plain `check` (or `--verify-only
+    torch`) does not list the others as skipped. Within a family that ran, every rule stays, so that an
+    opt-in smoke left out still says how to ask for it."""
+    rules = list(rules)
+    ran = {smoke.name for smoke in facts.verify.smokes}
+    families = {rule.family for rule in rules if smoke_of(rule) in ran}
+    return [rule for rule in rules if smoke_of(rule) is None or rule.family in families]
 
 
 def rules_for_smokes(names: Iterable[str]) -> list[type[Rule]]:

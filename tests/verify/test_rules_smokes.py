@@ -53,6 +53,11 @@ def test_without_verify_the_smoke_rules_are_left_out_and_the_static_ones_stay():
     assert "NET102" in codes and "ABI100" in codes and not codes & {"TOR380", "FLA750", "NET100", "DSP955"}
 
 
+def test_only_the_families_of_smokes_that_ran_are_judged():
+    codes = {r.code for r in without_unrun_smokes(all_rules(), facts(smoke("deepspeed")))}
+    assert {"DSP950", "DSP955", "NET102"} <= codes and not codes & {"TOR380", "NET100", "FLA750"}
+
+
 def test_the_gate_gets_the_families_of_the_smokes_it_asked_for():
     codes = {r.code for r in rules_for_smokes(["distributed"])}
     assert {"NET100", "NET101", "NET102", "NET103", "NET104"} <= codes and not any(c.startswith("TOR") for c in codes)
