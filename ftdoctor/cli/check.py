@@ -100,10 +100,11 @@ def _gather(args: argparse.Namespace, plan):
     if args.python and not Path(args.python).exists():
         raise UsageError("no such interpreter", where=args.python, hint="give the path of a python executable")
     host = Host.from_environment(python=args.python)
-    batch = run.start(host, plan.smokes, plan.options) if plan else None
-    facts = gather(host, GatherOptions(torch=not args.no_torch, label=args.label))
-    if batch is None:
-        return facts
+    options = GatherOptions(torch=not args.no_torch, label=args.label)
+    if plan is None:
+        return gather(host, options)
+    batch = run.start(host, plan.smokes, plan.options)
+    facts = run.gathered_beside(batch, lambda: gather(host, options))
     notices = sys.stderr if args.format == "terminal" else None
     return replace(facts, verify=run.finish(batch, notices=notices, every_s=plan.options.notice_every_s))
 

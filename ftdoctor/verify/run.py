@@ -9,7 +9,7 @@ run), `finish` waits for all of them, announcing slow ones, then kills anything 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import TextIO
@@ -69,6 +69,29 @@ def finish(batch: Batch, *, notices: TextIO | None = None, every_s: float = 10.0
     A child past its bound has had its process group killed; if its result still does not come, a process
     that left the group holds its output pipes open: everything carrying its token is killed, which ends it.
     """
+    try:
+        _wait_all(batch, notices, every_s)
+    except BaseException:  # Ctrl-C, or a bug: the children live in their own sessions, so end them here
+        abandon(batch)
+        raise
+    batch.pool.shutdown()
+    for item in batch.started:
+        strays.end(item.token)
+    smokes = tuple(
+        outcome.smoke_result(item.smoke.name, item.done.result(), bound_s=item.bound_s, memory_limit=batch.memory_limit)
+        for item in batch.started
+    )
+    return VerifyFacts(status=Status.OK, reason="", smokes=smokes, elapsed_s=round(time.monotonic() - batch.began, 3))
+
+
+def abandon(batch: Batch) -> None:
+    """Kill every child of the batch and all they started; for when the caller will not wait for results."""
+    for item in batch.started:
+        strays.end(item.token)
+    batch.pool.shutdown()
+
+
+def _wait_all(batch: Batch, notices: TextIO | None, every_s: float) -> None:
     pending = {item.done: item for item in batch.started}
     next_notice = batch.began + every_s
     while pending:
@@ -81,20 +104,21 @@ def finish(batch: Batch, *, notices: TextIO | None = None, every_s: float = 10.0
         if pending and notices is not None and now >= next_notice:
             _announce(notices, sorted(item.smoke.name for item in pending.values()), batch.began)
             next_notice = now + every_s
-    batch.pool.shutdown()
-    for item in batch.started:
-        strays.end(item.token)
-    smokes = tuple(
-        outcome.smoke_result(item.smoke.name, item.done.result(), bound_s=item.bound_s, memory_limit=batch.memory_limit)
-        for item in batch.started
-    )
-    return VerifyFacts(status=Status.OK, reason="", smokes=smokes, elapsed_s=round(time.monotonic() - batch.began, 3))
 
 
 def _announce(stream: TextIO, running: list[str], began: float) -> None:
     names = ", ".join(running)
     stream.write(f"ftdoctor: still running after {time.monotonic() - began:.0f} s: {names}\n")
     stream.flush()
+
+
+def gathered_beside(batch: Batch, gather: Callable[[], Facts]) -> Facts:
+    """Gather facts while the batch runs; if gathering fails, the batch's children do not outlive it."""
+    try:
+        return gather()
+    except BaseException:
+        abandon(batch)
+        raise
 
 
 def memory_limit(host: Host) -> int | None:
@@ -134,7 +158,7 @@ def run_smokes(
     if facts is None:
         from ftdoctor.probes.gather import gather
 
-        facts = gather(host)
+        facts = gathered_beside(batch, lambda: gather(host))
     facts = replace(facts, verify=finish(batch, notices=notices, every_s=options.notice_every_s))
     rules = rules_for_smokes([s.name for s in smokes])
     return VerifyOutcome(facts=facts, findings=judge(rules, Context(facts=facts, matrix=load_matrix())))

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from verify_helpers import assert_nothing_left, extension_suffix, gcc, torch_lib_dir
+from verify_helpers import assert_nothing_left, extension_suffix, gcc, processes_mentioning, torch_lib_dir
 
 pytestmark = pytest.mark.slow
 
@@ -115,4 +115,32 @@ def test_import_that_exhausts_memory_is_a_clear_failure(cli, fixture_env, tmp_pa
     assert "does not import" in bnb["message"] and "Cannot allocate memory" in bnb["message"]
     assert "cause: the process ran out of memory" in bnb["message"]
     assert elapsed < 100
+    assert_nothing_left(tmp_path)
+
+
+def test_ctrl_c_during_verify_ends_every_smoke_child(fixture_env, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    fixture_env.package("bitsandbytes", {"__init__.py": "import threading\nthreading.Event().wait()\n"}, version="0.50.2")
+    proc = subprocess.Popen([sys.executable, "-m", "ftdoctor", "check", "--python", str(fixture_env.python),
+                             "--verify-only", "bitsandbytes-4bit,distributed"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ})
+    seen = set()
+
+    def waiting_on_smokes():  # the facts are gathered (their torch probe came and went); the smoke children hang
+        commands = [cmd for _, cmd in processes_mentioning(str(tmp_path))]
+        seen.update(k for k in ("torch_child", "smoke_") if any(k in c for c in commands))
+        return seen == {"torch_child", "smoke_"} and not any("torch_child" in c for c in commands)
+
+    deadline = time.monotonic() + 60
+    while not waiting_on_smokes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "ftdoctor: interrupted" in stderr
     assert_nothing_left(tmp_path)
