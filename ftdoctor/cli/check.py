@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ftdoctor.errors import ExitCode
+from ftdoctor.errors import ExitCode, UsageError
 
 DESCRIPTION = """Probe this machine (driver, GPUs, CUDA, torch build, toolkit, system libraries, installed
 packages) or a saved facts snapshot, and judge it against ftdoctor's compatibility matrix."""
@@ -14,6 +14,8 @@ packages) or a saved facts snapshot, and judge it against ftdoctor's compatibili
 EPILOG = """examples:
   ftdoctor check                         judge this machine
   ftdoctor check -v                      also show what passed
+  ftdoctor check --verify                also run the smoke tests (a matmul, a 4-bit layer, an all-reduce, ...)
+  ftdoctor check --verify-only torch,distributed   only these smoke tests
   ftdoctor check --save-facts box.json   save this machine's facts (judge them anywhere later)
   ftdoctor check --facts box.json        judge a saved snapshot (also: ftdoctor check box.json)
   ftdoctor check --facts-dir facts/      judge every node's snapshot, and compare them
@@ -31,6 +33,7 @@ exit codes:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ftdoctor.report.output import add_output_options
+    from ftdoctor.verify.options import add_verify_options
 
     source = parser.add_argument_group("what to judge")
     source.add_argument(
@@ -48,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--config", metavar="FILE", help="also preflight this training config for the machine judged")
     parser.add_argument("--list-rules", action="store_true", help="print every rule and exit")
     parser.add_argument("--tui", action="store_true", help="browse the findings in the terminal app (`ftdoctor tui`)")
+    add_verify_options(parser)
     add_output_options(parser)
 
 
@@ -56,15 +60,22 @@ def run(args: argparse.Namespace) -> int:
         from ftdoctor.cli import tui
 
         return tui.run(args)
-    gathering = None if args.facts or args.list_rules else _start_gathering(args)
+    from ftdoctor.verify.options import verify_plan
+
+    plan = verify_plan(args)
+    snapshots = bool(args.facts or args.snapshots or args.facts_dir)
+    if snapshots and plan is not None:
+        raise UsageError("--verify runs smoke tests on this machine; it cannot judge a saved snapshot",
+                         where="--facts", hint="a snapshot saved with --verify --save-facts keeps its smoke results")
+    live = None if snapshots or args.list_rules else _start_live(args, plan)
     try:
-        return _judge(args, gathering)
+        return _judge(args, live)
     finally:
-        if gathering is not None:
-            gathering.cancel()  # only what was not collected: an early error must not leave torch running
+        if live is not None:
+            live.cancel()  # only what was not collected: an early error must not leave torch or a smoke running
 
 
-def _judge(args: argparse.Namespace, gathering) -> int:
+def _judge(args: argparse.Namespace, live: LiveRun | None) -> int:
     from ftdoctor.facts import serialize
     from ftdoctor.matrix import load_matrix
     from ftdoctor.report.machine import header_lines
@@ -73,6 +84,8 @@ def _judge(args: argparse.Namespace, gathering) -> int:
     from ftdoctor.rules.base import Context
     from ftdoctor.rules.engine import judge
     from ftdoctor.rules.settings import load_settings
+    from ftdoctor.rules.smoke import without_unrun_smokes
+    from ftdoctor.verify.report import verify_summary
 
     if args.list_rules:
         return list_rules(all_rules())
@@ -86,17 +99,18 @@ def _judge(args: argparse.Namespace, gathering) -> int:
         facts = serialize.load(paths[0])
         origin = f"judging the snapshot {paths[0]}" + (f" ({facts.label})" if facts.label else "")
     else:
-        facts = gathering.finish()
+        facts = live.finish()
         origin = "judging this machine"
     if args.save_facts:
         from ftdoctor import atomic
 
         atomic.write_text(args.save_facts, serialize.dumps(facts), overwrite=args.force)
         print(f"ftdoctor: facts saved to {args.save_facts}", file=sys.stderr)
+    rules = without_unrun_smokes(all_rules(), facts)
     context = Context(facts=facts, matrix=load_matrix(), settings=settings)
-    findings = judge(all_rules(), context)
+    findings = judge(rules, context)
     titles, header = FAMILY_TITLES, header_lines(facts, origin)
-    data = {"facts_source": str(paths[0]) if paths else "live"}
+    data = {"facts_source": str(paths[0]) if paths else "live", **verify_summary(facts)}
     if args.config:
         from ftdoctor.trainer.preflight import config_findings
 
@@ -108,7 +122,7 @@ def _judge(args: argparse.Namespace, gathering) -> int:
         titles=titles,
         header=tuple(header),
         data=data,
-        rules=tuple(RuleDoc.of(rule) for rule in all_rules()),
+        rules=tuple(RuleDoc.of(rule) for rule in rules),
         source=str(paths[0]) if paths else "",
         collected_at=facts.collected_at,
     )
@@ -116,7 +130,6 @@ def _judge(args: argparse.Namespace, gathering) -> int:
 
 
 def _snapshot_paths(args: argparse.Namespace) -> list[str]:
-    from ftdoctor.errors import UsageError
     from ftdoctor.fleet import snapshot_files
 
     paths = list(args.facts or []) + list(args.snapshots)
@@ -137,11 +150,13 @@ def _judge_many(args: argparse.Namespace, paths: list[str], settings) -> int:
     from ftdoctor.rules.base import Context
     from ftdoctor.rules.engine import judge
     from ftdoctor.rules.fleet import RULES as FLEET_RULES
+    from ftdoctor.rules.smoke import without_unrun_smokes
 
     machines = load_machines(paths)
     sections = [
         Section(
-            m.name, judge(all_rules(), Context(facts=m.facts, matrix=load_matrix(), settings=settings)),
+            m.name,
+            judge(without_unrun_smokes(all_rules(), m.facts), Context(facts=m.facts, matrix=load_matrix(), settings=settings)),
             header=tuple(header_lines(m.facts, f"judging the snapshot {m.source}")), source=m.source,
             collected_at=m.facts.collected_at,
         )
@@ -163,15 +178,53 @@ def _judge_many(args: argparse.Namespace, paths: list[str], settings) -> int:
     return emit(report, args, settings.fail_on)
 
 
-def _start_gathering(args: argparse.Namespace):
-    """Start probing (its subprocesses) before anything else, so the imports and settings below overlap it."""
-    from ftdoctor.errors import UsageError
+class LiveRun:
+    """This machine's facts being gathered, with the smoke tests of --verify running beside the probes."""
+
+    def __init__(self, gathering, batch, notices, every_s: float) -> None:
+        self.gathering, self.batch, self.notices, self.every_s = gathering, batch, notices, every_s
+        self.done = False
+
+    def finish(self):
+        from dataclasses import replace
+
+        from ftdoctor.verify import run
+
+        facts = self.gathering.finish() if self.batch is None else run.gathered_beside(self.batch, self.gathering.finish)
+        if self.batch is not None:
+            facts = replace(facts, verify=run.finish(self.batch, notices=self.notices, every_s=self.every_s))
+        self.done = True
+        return facts
+
+    def cancel(self) -> None:
+        """Kill the children whose answers were not collected (no-op for those that were)."""
+        self.gathering.cancel()
+        if self.batch is not None and not self.done:
+            from ftdoctor.verify import run
+
+            run.abandon(self.batch)
+
+
+def _start_live(args: argparse.Namespace, plan) -> LiveRun:
+    """Start the smoke tests (the slowest part) and the probes' subprocesses before anything else, so the
+    imports and settings that follow overlap them."""
     from ftdoctor.probes.gather import GatherOptions, Gathering
     from ftdoctor.probes.host import Host
 
     if args.python and not Path(args.python).exists():
         raise UsageError("no such interpreter", where=args.python, hint="give the path of a python executable")
-    return Gathering(Host.from_environment(python=args.python), GatherOptions(torch=not args.no_torch, label=args.label))
+    host = Host.from_environment(python=args.python)
+    batch = None
+    if plan is not None:
+        from ftdoctor.verify import run
+
+        batch = run.start(host, plan.smokes, plan.options)
+    return LiveRun(
+        Gathering(host, GatherOptions(torch=not args.no_torch, label=args.label)),
+        batch,
+        sys.stderr if args.format == "terminal" else None,
+        plan.options.notice_every_s if plan is not None else 10.0,
+    )
 
 
 def list_rules(rules) -> int:

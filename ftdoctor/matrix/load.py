@@ -16,6 +16,7 @@ from ftdoctor.matrix.flash_attn import FlashAttnMatrix
 from ftdoctor.matrix.hf_releases import HfReleasesMatrix
 from ftdoctor.matrix.images import ImageMatrix
 from ftdoctor.matrix.hf_stack import HfStackMatrix
+from ftdoctor.matrix.distributed import DistributedMatrix
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
 from ftdoctor.matrix.platforms import PlatformMatrix
 from ftdoctor.matrix.trainer_api import TrainerApiMatrix
@@ -34,6 +35,7 @@ FILES: dict[str, tuple[str, type]] = {
     "hf_stack.toml": ("hf_stack", HfStackMatrix),
     "platform.toml": ("platform", PlatformMatrix),
     "trainer_api.toml": ("trainer_api", TrainerApiMatrix),
+    "distributed.toml": ("distributed", DistributedMatrix),
 }
 
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from ftdoctor.matrix.platforms import PlatformMatrix
 if TYPE_CHECKING:  # trainer_api.py imports this module's helpers
     from ftdoctor.matrix.trainer_api import TrainerApiMatrix
+if TYPE_CHECKING:
+    from ftdoctor.matrix.distributed import DistributedMatrix
 
 MATRIX_SCHEMA = "ftdoctor-matrix/1"
 
@@ -268,4 +270,5 @@ class Matrix:
     images: ImageMatrix
     hf_stack: HfStackMatrix
     platform: PlatformMatrix
+    distributed: DistributedMatrix
     trainer_api: TrainerApiMatrix | None = None

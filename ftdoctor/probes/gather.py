@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from ftdoctor import __version__
 from ftdoctor.facts.model import Facts
-from ftdoctor.probes import driver, env_vars, python_env, system, toolkit, torch_probe
+from ftdoctor.probes import abi, driver, env_vars, python_env, system, toolkit, torch_probe
 from ftdoctor.probes.host import Host
 
 NO_TORCH = "torch was not imported (--no-torch): facts from its metadata only"
@@ -46,6 +46,7 @@ class Gathering:
             python=pyenv,
             env=env_vars.probe(host),
             driver=driver.finish(self.driver_child),
+            abi=abi.probe(host, pyenv),  # reads ELF files only; overlaps the torch subprocess
         )
         torch_dist = next((d for d in pyenv.distributions if d.name == "torch"), None)
         if self.torch_child is not None and torch_dist is not None:

@@ -7,6 +7,10 @@ Code bands (documented in docs/rules.md, generated from this registry):
     FLA7xx  flash-attn (70x-74x static, 75x+ smoke)  BNB8xx  bitsandbytes (80x-84x static, 85x+ smoke)
     DSP9xx  DeepSpeed (90x-94x static, 95x+ smoke)
 Training-config rules (CFG1xx DAT5xx MDL6xx MEM7xx CEN8xx) need a config: ftdoctor/trainer/rules/__init__.py.
+    TOR38x-39x  torch smoke test                     FLA75x-79x  flash-attn smoke test
+    BNB85x-89x  bitsandbytes smoke test              DSP95x-99x  DeepSpeed smoke tests
+    NET1xx  distributed (NCCL/gloo, shm, P2P, port)  TRI1xx  Triton
+    ABI1xx  compiled extensions vs torch and the system (static, from ELF files)
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ FAMILY_MODULES = (
     "ftdoctor.rules.flash_attn",
     "ftdoctor.rules.bitsandbytes",
     "ftdoctor.rules.deepspeed",
+    "ftdoctor.rules.verify_torch",
+    "ftdoctor.rules.verify_flash_attn",
+    "ftdoctor.rules.verify_bitsandbytes",
+    "ftdoctor.rules.verify_deepspeed",
+    "ftdoctor.rules.distributed",
+    "ftdoctor.rules.triton",
+    "ftdoctor.rules.abi",
 )
 
 FAMILY_TITLES = {
@@ -38,6 +49,13 @@ FAMILY_TITLES = {
     "bitsandbytes": "bitsandbytes",
     "deepspeed": "DeepSpeed",
     "fleet": "Across the fleet",
+    "verify-torch": "torch smoke test",
+    "verify-flash-attn": "flash-attn smoke test",
+    "verify-bitsandbytes": "bitsandbytes smoke test",
+    "verify-deepspeed": "DeepSpeed smoke tests",
+    "distributed": "Distributed (NCCL / gloo)",
+    "triton": "Triton",
+    "abi": "Compiled extensions (ABI)",
 }
 
 

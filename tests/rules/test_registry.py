@@ -8,7 +8,9 @@ from ftdoctor.rules.docs import render
 
 REPO = Path(__file__).resolve().parents[2]
 BANDS = {"driver": "DRV1", "architecture": "ARC2", "torch": "TOR3", "toolkit": "TLK4", "system": "SYS5", "packages": "PKG6",
-         "flash_attn": "FLA7", "bitsandbytes": "BNB8", "deepspeed": "DSP9"}
+         "flash_attn": "FLA7", "bitsandbytes": "BNB8", "deepspeed": "DSP9",
+         "verify-torch": "TOR38", "verify-flash-attn": "FLA75", "verify-bitsandbytes": "BNB85",
+         "verify-deepspeed": "DSP95", "distributed": "NET1", "triton": "TRI1", "abi": "ABI1"}
 
 
 def test_every_family_has_rules_in_its_band():

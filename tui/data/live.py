@@ -25,7 +25,7 @@ from ftdoctor.tui.data.runners import Lockfile, Origin, Report, Runners
 from ftdoctor.tui.data.tasks import ProbeTask
 
 def probe_tasks(host: Host, *, import_torch: bool = True) -> tuple[ProbeTask, ...]:
-    from ftdoctor.probes import driver, env_vars, python_env, system, toolkit
+    from ftdoctor.probes import abi, driver, env_vars, python_env, system, toolkit
 
     def system_and_env(facts: Facts) -> dict:
         loaded = facts.python.libstdcxx_path  # the libstdc++ the diagnosed interpreter really loads
@@ -36,6 +36,8 @@ def probe_tasks(host: Host, *, import_torch: bool = True) -> tuple[ProbeTask, ..
         ProbeTask("toolkit", "CUDA toolkit", ("toolkit",), lambda facts: {"toolkit": toolkit.probe(host)}),
         ProbeTask("python", "Python packages", ("python",), lambda facts: {"python": python_env.probe(host)}),
         ProbeTask("system", "system libraries and environment", ("system", "env"), system_and_env, ("python",)),
+        ProbeTask("abi", "compiled extensions (ELF files)", ("abi",), lambda facts: {"abi": abi.probe(host, facts.python)},
+                  ("python",)),
         ProbeTask(
             "torch", "torch, imported in a subprocess" if import_torch else "torch, from its metadata",
             ("torch",), _torch_task(host, import_torch), needs=("python",),
@@ -71,8 +73,11 @@ def judge_with(settings) -> Callable[[Facts], list[Finding]]:
     from ftdoctor.rules.base import Context
     from ftdoctor.rules.engine import judge
 
+    from ftdoctor.rules.smoke import without_unrun_smokes
+
     rules, matrix = all_rules(), load_matrix()
-    return lambda facts: judge(rules, Context(facts=facts, matrix=matrix, settings=settings))
+    # as `check` does: the rules of smoke tests that did not run are left out, not shown as skipped
+    return lambda facts: judge(without_unrun_smokes(rules, facts), Context(facts=facts, matrix=matrix, settings=settings))
 
 
 def runners(settings, probes: tuple[ProbeTask, ...] = (), host: Host | None = None) -> Runners:
