@@ -31,8 +31,9 @@ def snapshot_app():
 
 
 def live_app(import_torch: bool):
-    tasks = live.probe_tasks(Host.from_environment(), import_torch=import_torch)
-    return make_app(live.runners(Settings(), tasks), Origin.this_machine(), live.blank_facts())
+    host = Host.from_environment()
+    tasks = live.probe_tasks(host, import_torch=import_torch)
+    return make_app(live.runners(Settings(), tasks, host), Origin.this_machine(), live.blank_facts())
 
 
 async def until_judged(app) -> float:

@@ -26,8 +26,9 @@ def build(facts_path: str | None):
     if facts_path:
         facts = serialize.load(facts_path)
         return make_app(live.runners(settings), Origin.snapshot(facts_path, facts), facts)
-    tasks = live.probe_tasks(Host.from_environment())
-    return make_app(live.runners(settings, tasks), Origin.this_machine(), live.blank_facts())
+    host = Host.from_environment()
+    tasks = live.probe_tasks(host)
+    return make_app(live.runners(settings, tasks, host), Origin.this_machine(), live.blank_facts())
 
 
 async def shoot(app, size: tuple[int, int], output: Path, timeout: float = 120) -> None:

@@ -46,6 +46,15 @@ class InputFileError(FtdoctorError):
     code = "input-file"
 
 
+def unreadable(exc: OSError, where: str, expected: str, hint: str = "check the path") -> InputFileError:
+    """A file the user named that could not be read, as one line: missing, a directory, or unreadable."""
+    if isinstance(exc, FileNotFoundError):
+        return InputFileError("no such file", where=where, hint=hint)
+    if isinstance(exc, IsADirectoryError):
+        return InputFileError(f"is a directory, expected {expected}", where=where)
+    return InputFileError(f"cannot read: {exc.strerror or exc}", where=where)
+
+
 class OutputExistsError(FtdoctorError):
     code = "output-exists"
 

@@ -12,7 +12,7 @@ def test_help_lists_every_command_and_the_exit_codes(cli):
     assert result.returncode == 0
     for command in COMMANDS:
         assert command.name in result.stdout
-    assert "3  ftdoctor could not run" in result.stdout
+    assert "3    ftdoctor could not run" in result.stdout and "130  interrupted" in result.stdout
 
 
 def test_every_command_has_working_help(cli):
@@ -78,3 +78,16 @@ def test_save_facts_refuses_to_overwrite(cli, tmp_path):
     assert result.returncode == 3
     assert "--force" in result.stderr
     assert target.read_text() == "mine"
+
+
+def test_a_select_or_ignore_that_names_no_rule_is_refused(cli):
+    """A typo in --select would judge nothing and pass: it is bad input instead."""
+    result = cli("check", "--no-torch", "--select", "DRV1O0")
+    assert result.returncode == 3 and "--select: DRV1O0 is not a rule code or the start of one" in result.stderr
+    assert cli("check", "--no-torch", "--ignore", "cfg1", "--select", "DRV").returncode in (0, 1)  # CFG1xx: preflight
+
+
+def test_errors_come_as_a_json_envelope_with_every_json_spelling(cli, tmp_path):
+    for spelling in (["--json"], ["--format", "json"], ["--format=json"]):
+        result = cli("check", "--facts", str(tmp_path / "missing.json"), *spelling)
+        assert result.returncode == 3 and result.json()["status"] == "could-not-run", spelling

@@ -78,3 +78,19 @@ def test_torch_release_lookup_ignores_local_labels():
     assert torch.release_for("2.10.0").variant("12.8").archs[0] == "7.0"
     assert torch.release_for("1.13.1") is None
     assert torch.release_for("not a version") is None
+
+
+@pytest.mark.parametrize(("arch", "first"), [
+    ("compute_80", "11.0"), ("sm_86", "11.1"), ("compute_89", "11.8"), ("sm_90", "11.8"), ("compute_90a", "12.0"),
+    ("sm_100", "12.8"), ("compute_120", "12.8"), ("sm_121", "12.9"), ("compute_100f", None), ("sm_21", None),
+])
+def test_first_nvcc_for_an_architecture(arch, first):
+    assert load_matrix().cuda.first_nvcc_for(arch) == first
+
+
+def test_first_transformers_for_a_model_type():
+    api = load_matrix().trainer_api
+    assert api.first_release_knowing("gemma2") == "4.42.0"
+    assert api.first_release_knowing("qwen3_moe") == "4.51.0"
+    assert api.first_release_knowing("no-such-model") is None
+    assert all(row.source for row in api.features if row.feature.startswith("model_type:"))

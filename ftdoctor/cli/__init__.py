@@ -32,11 +32,12 @@ COMMANDS = (
     Command("estimate", "ftdoctor.cli.estimate", "estimate a training config's peak GPU memory"),
 )
 
-EXIT_CODES = """exit codes:
-  0  no problem found
-  1  warnings (with --fail-on warning, the default)
-  2  errors
-  3  ftdoctor could not run (bad input, unreadable file, internal error)"""
+EXIT_CODES = """exit codes (`ftdoctor COMMAND --help` says what each means for that command):
+  0    no problem found (explain: a cause was found; lock: a lock was chosen)
+  1    warnings only (explain: no known cause; estimate: tight)
+  2    errors (lock: nothing fits; estimate: does not fit; matrix: disagreements or a stale page)
+  3    ftdoctor could not run (bad input, unreadable file, internal error)
+  130  interrupted (Ctrl-C)"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -111,8 +112,14 @@ def _dispatch(argv: list[str]) -> int:
     return int(module.run(args))
 
 
+def _wants_json(argv: list[str]) -> bool:
+    """--json, --format json or --format=json: a script reads stdout, so the error comes as an envelope too."""
+    pairs = zip(argv, argv[1:])
+    return "--json" in argv or "--format=json" in argv or any(a == "--format" and b == "json" for a, b in pairs)
+
+
 def _report_error(exc: FtdoctorError, argv: list[str]) -> int:
-    if "--format" in argv and "json" in argv or "--json" in argv:
+    if _wants_json(argv):
         from ftdoctor.report.envelope import error_envelope
 
         command = argv[0] if argv else ""

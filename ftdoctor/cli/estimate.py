@@ -71,8 +71,9 @@ def _alternatives(pre, capacity: int | None):
 def _print_table(pre, capacity: int | None, origin: str) -> None:
     from ftdoctor.trainer.memory.render import gib, table
 
-    title = f"Peak memory per {'GPU' if not pre.target.cpu_only else 'machine'} for {pre.loaded.path} {origin} " \
-            f"({pre.target.describe()})"
+    described = pre.target.describe()
+    title = f"Peak memory per {'GPU' if not pre.target.cpu_only else 'machine'} for {pre.loaded.path} {origin}" \
+            + ("" if described in origin else f" ({described})")
     lines = table(pre.estimate, capacity, title)
     changes = _alternatives(pre, capacity)
     if changes:

@@ -36,9 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     choice.add_argument("--no-facts", action="store_true", help="do not look at this machine; generic fixes")
     facts.add_argument("--torch", action="store_true", help="also import torch (in a subprocess) for exact torch facts")
     facts.add_argument("--python", metavar="PATH", help="the interpreter whose environment the fixes target")
+    from ftdoctor.report.output import FORMATS
+
     out = parser.add_argument_group("output")
-    out.add_argument("--format", choices=("terminal", "json"), default="terminal", help="output format")
+    out.add_argument("--format", choices=FORMATS, default="terminal",
+                     help="output format (default: terminal); junit, github (workflow annotations), sarif and markdown are for CI")
     out.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
+    out.add_argument("--step-summary", metavar="FILE",
+                     help='also append a Markdown summary to FILE (in GitHub Actions: "$GITHUB_STEP_SUMMARY")')
     out.add_argument("--all", action="store_true", help="show every diagnosis, not only the three most likely")
     out.add_argument("--no-color", action="store_true", help="never colour the output (also: NO_COLOR=1)")
 
@@ -54,9 +59,35 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         body = data(explanation, {**source, "command": command}, _facts_data(args, explanation), signatures)
         sys.stdout.write(envelope("explain", code, body) + "\n")
-    else:
+    elif args.format == "terminal":
         _print_terminal(args, explanation, source, command, signatures)
+    else:
+        sys.stdout.write(_ci_text(args.format, _report(explanation, source, command), code))
+    if args.step_summary:
+        from ftdoctor.report.output import append_summary
+
+        append_summary(args.step_summary, _ci_text("markdown", _report(explanation, source, command), code))
     return code
+
+
+def _report(explanation, source, command):
+    """The diagnoses as findings, in the report every CI format renders (as `check` hands them its findings)."""
+    from ftdoctor.explain import as_findings
+    from ftdoctor.report.output import Report
+
+    log = source["name"] if source["kind"] == "file" else None
+    return Report(command="explain", findings=as_findings(explanation, log=log), titles={"explain": "Diagnoses"},
+                  header=tuple(_header(explanation, source, command)))
+
+
+def _ci_text(fmt: str, report, code: int) -> str:
+    """A CI format of the diagnoses. Their verdict is the findings' (a found cause is an error to fix); SARIF's
+    exitCode is the process's own (0: a cause was found, 1: none)."""
+    from ftdoctor.report.output import render
+    from ftdoctor.report.summary import exit_code
+
+    shown = code if fmt == "sarif" else exit_code(report.findings, "error")
+    return render(report, fmt, code=shown, fail_on="error")
 
 
 def _explain(args: argparse.Namespace):
@@ -72,7 +103,7 @@ def _explain(args: argparse.Namespace):
 
 
 def _explain_log(log: str, facts, facts_source: str):
-    from ftdoctor.errors import InputFileError
+    from ftdoctor.errors import unreadable
     from ftdoctor.explain import explain_file, explain_stream
 
     if log == "-":
@@ -81,12 +112,8 @@ def _explain_log(log: str, facts, facts_source: str):
         return {"kind": "stdin", "name": "-"}, explain_stream(sys.stdin.buffer, facts=facts, facts_source=facts_source), None
     try:
         return {"kind": "file", "name": log}, explain_file(log, facts=facts, facts_source=facts_source), None
-    except FileNotFoundError:
-        raise InputFileError("no such file", where=log, hint="check the path, or use - to read standard input") from None
-    except IsADirectoryError:
-        raise InputFileError("is a directory, expected a log file", where=log) from None
     except OSError as exc:
-        raise InputFileError(f"cannot read: {exc.strerror or exc}", where=log) from None
+        raise unreadable(exc, log, "a log file", "check the path, or use - to read standard input") from None
 
 
 def _explain_command(args: argparse.Namespace, facts, facts_source: str):
@@ -95,7 +122,7 @@ def _explain_command(args: argparse.Namespace, facts, facts_source: str):
     from ftdoctor.probes import isolated
 
     if args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds", where="--timeout")
+        raise UsageError(f"{args.timeout:g} is not a positive number of seconds", where="--timeout")
     print(f"ftdoctor: running `{args.cmd}` (time limit {args.timeout:g} s)...", file=sys.stderr)
     result = isolated.run(["/bin/sh", "-c", args.cmd], timeout_s=args.timeout)
     if result.start_error:

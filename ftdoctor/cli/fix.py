@@ -30,7 +30,7 @@ exit codes:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--python", metavar="PATH", help="fix this interpreter's environment (default: ftdoctor's own)")
     parser.add_argument("--facts", metavar="FILE", help="plan for a saved snapshot (never applied)")
-    parser.add_argument("--no-torch", action="store_true", help="do not import torch while probing (faster)")
+    parser.add_argument("--no-torch", action="store_true", help="do not import torch (faster; torch facts from metadata only)")
     parser.add_argument("--apply", action="store_true", help="run the plan (asks for confirmation)")
     parser.add_argument("--yes", action="store_true", help="with --apply: do not ask")
     parser.add_argument("--json", action="store_true", help="print the plan (and the outcome) as JSON")

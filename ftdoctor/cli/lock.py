@@ -203,7 +203,6 @@ def _emit(args: argparse.Namespace, result, command: str, resolution) -> int:
 
 def _write(args: argparse.Namespace, result, command: str, resolution) -> None:
     from ftdoctor import atomic
-    from ftdoctor.lock import render
 
     atomic.write_text(args.output, _text(args, result, command, resolution), overwrite=args.force)
 

@@ -31,16 +31,44 @@ exit codes:
   3  ftdoctor could not run (no network, unreadable recordings, existing output without --force)"""
 
 
+VERIFY_EPILOG = """examples:
+  ftdoctor matrix verify                          ask the index pip is configured with
+  ftdoctor matrix verify --topic torch --json
+  ftdoctor matrix verify --recorded tests/fixtures/index  judge against saved answers, offline
+
+exit codes:
+  0  the matrix agrees with the index
+  2  disagreements found
+  3  ftdoctor could not run (no network, unreadable recordings)"""
+
+DOCS_EPILOG = """examples:
+  ftdoctor matrix docs -o docs/matrix.md --force
+  ftdoctor matrix docs --check docs/matrix.md     exit 2 when the page is stale
+
+exit codes:
+  0  written (--check: the page is current)
+  2  --check: the page is stale
+  3  ftdoctor could not run (existing output without --force, unreadable file)"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ftdoctor.index.verify import TOPICS
 
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    verify = sub.add_parser("verify", help="compare the matrix with the package index")
+    verify = sub.add_parser(
+        "verify", help="compare the matrix with the package index", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Re-derive from the package index what can be derived, and report every disagreement with the matrix.",
+        epilog=VERIFY_EPILOG,
+    )
     verify.add_argument("--topic", action="append", choices=TOPICS, help="only these parts (repeatable; default all)")
     verify.add_argument("--recorded", metavar="DIR", help="use recorded index answers instead of the network")
     verify.add_argument("--record", metavar="DIR", help="save every index answer into DIR (for offline runs)")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
-    docs = sub.add_parser("docs", help="generate the human-readable matrix page")
+    docs = sub.add_parser(
+        "docs", help="generate the human-readable matrix page", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write the human-readable matrix page (docs/matrix.md), generated from compat_matrix/*.toml.",
+        epilog=DOCS_EPILOG,
+    )
     docs.add_argument("-o", "--output", metavar="FILE", help="write the page here (default: stdout)")
     docs.add_argument("--force", action="store_true", help="replace an existing file")
     docs.add_argument("--check", metavar="FILE", help="compare FILE with the generated page instead of writing")
@@ -113,11 +141,9 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _read(path: str) -> str:
-    from ftdoctor.errors import InputFileError
+    from ftdoctor.errors import unreadable
 
     try:
         return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError("no such file", where=path, hint=f"generate it with `ftdoctor matrix docs -o {path}`") from None
     except OSError as exc:
-        raise InputFileError(f"cannot read: {exc.strerror}", where=path) from None
+        raise unreadable(exc, path, "the matrix page", f"generate it with `ftdoctor matrix docs -o {path}`") from None

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 DESCRIPTION = """Browse the findings in a terminal app: a tree of findings by family, the evidence and fixes of each,
-probes running in the background, fixes copied or run (after confirmation) and re-checked. Press ? in the
-app for the keys."""
+probes running in the background, `ftdoctor fix`'s plan shown and run (after confirmation) and re-checked, the
+lockfile `ftdoctor lock` writes for these facts, `ftdoctor explain` on a pasted log, the preflight of a
+training config. Press ? in the app for the keys."""
 
 EPILOG = """examples:
   ftdoctor tui                     probe this machine and browse the findings
@@ -27,14 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     source = parser.add_argument_group("what to judge")
     source.add_argument("snapshots", nargs="*", metavar="FACTS.json", help="judge a saved snapshot (same as --facts)")
-    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot, not this machine")
-    source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment")
-    source.add_argument("--no-torch", action="store_true", help="do not import torch (torch facts from metadata)")
-    source.add_argument("--label", default="", help="a name for this machine, stored in saved facts")
+    source.add_argument("--facts", metavar="FILE", action="append", help="judge a saved snapshot instead of this machine")
+    source.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment (default: ftdoctor's own)")
+    source.add_argument("--no-torch", action="store_true", help="do not import torch (faster; torch facts from metadata only)")
+    source.add_argument("--label", default="", help="a name for this machine, stored in the snapshot")
     rules = parser.add_argument_group("rules")
-    rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes")
-    rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes")
-    rules.add_argument("--fail-on", choices=FAIL_ON, default=None, help="lowest severity that fails the exit code")
+    rules.add_argument("--select", action="append", metavar="CODES", help="only these rule codes or prefixes (comma-separated)")
+    rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes (comma-separated)")
+    rules.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                       help="lowest severity that makes the exit code non-zero (default: warning, or [tool.ftdoctor] fail-on)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,8 +68,9 @@ def build_app(args: argparse.Namespace, settings):
 
         facts = serialize.load(path)
         return make_app(live.runners(settings), Origin.snapshot(path, facts), facts)
-    tasks = live.probe_tasks(_host(args.python), import_torch=not args.no_torch)
-    return make_app(live.runners(settings, tasks), Origin.this_machine(), live.blank_facts(args.label))
+    host = _host(args.python)
+    tasks = live.probe_tasks(host, import_torch=not args.no_torch)
+    return make_app(live.runners(settings, tasks, host), Origin.this_machine(), live.blank_facts(args.label))
 
 
 def _snapshot(args: argparse.Namespace) -> str | None:

@@ -81,9 +81,10 @@ def finding_code(category: str) -> str:
     return f"EXP{101 + list(load_catalog().categories).index(category)}"
 
 
-def as_findings(explanation: Explanation) -> list:
-    """The diagnoses as `Finding`s (family "explain"), most likely first, for renderers of findings."""
-    return [d.as_finding(finding_code(d.category)) for d in explanation.diagnoses]
+def as_findings(explanation: Explanation, log: str | None = None) -> list:
+    """The diagnoses as `Finding`s (family "explain"), most likely first, for renderers of findings. With the
+    log's file name, each is located at `LOG:LINE` of its first evidence line (annotations, SARIF)."""
+    return [d.as_finding(finding_code(d.category), log) for d in explanation.diagnoses]
 
 
 def _index(catalog):

@@ -5,7 +5,8 @@ A signature names one way a fine-tuning run fails. It carries a category from th
 `patterns` (regexes whose named groups pull the specifics out of the log), a `cause` template, `fixes`
 templates, a `confidence` and the `source` that established the cause. Markers are patterns that only
 support or gate signatures (`requires_near`, `supports`, `excluded_near`). Lookup tables map a captured
-value (a renamed argument, a model type) to entry-specific causes and fixes.
+value (a renamed argument, a removed name) to entry-specific causes and fixes; version floors are not kept
+here but in the matrix (`compat_matrix/`), read through `ftdoctor.explain.context`.
 
 Templates use `{name}` placeholders filled from the log's named groups, `derive`d values, lookup entries
 and, when facts are given, this environment (see `ftdoctor.explain.context`); a `[[...]]` segment is
@@ -16,7 +17,6 @@ bug in ftdoctor and fails with the file and key (the test suite loads every file
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -28,7 +28,6 @@ from ftdoctor.explain.checks import FACTS_CHECKS
 from ftdoctor.explain.context import FACTS_VARS, LOG_VARS
 from ftdoctor.explain.template import placeholders
 from ftdoctor.explain.convert import CONVERTERS, GUARDS
-from ftdoctor.typed_data import DataError, from_plain
 
 SCHEMA = "ftdoctor-signatures/1"
 ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -186,16 +185,9 @@ def data_dir() -> Path:
 
 
 def _read(path: Path, cls: type) -> object:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise MatrixError(f"cannot read the explain catalog: {exc}", where=str(path)) from None
-    if data.get("schema") != SCHEMA:
-        raise MatrixError(f"schema must be {SCHEMA!r}", where=str(path))
-    try:
-        return from_plain(cls, data)
-    except DataError as exc:
-        raise MatrixError(f"key {exc.path}: {exc.message}", where=str(path)) from None
+    from ftdoctor.matrix.load import read_file
+
+    return read_file(path, cls, SCHEMA, "the explain catalog")
 
 
 @cache

@@ -4,37 +4,52 @@ From facts (when given): python, pip, python_version, python_mm, py_tag, torch_v
 torch_mm, torch_cuda, torch_cuda_major, torch_cxx11abi (TRUE/FALSE), driver_version, driver_cuda,
 gpu_name, gpu_cc, nvcc_version, cuda_home, glibc_version, glibcxx_max, shm_size, memory_total,
 versions[<distribution>], env[<variable>].
-From facts and the matrix: backend_for_driver (the newest CUDA variant of the installed torch release this
-driver runs), min_driver_for_torch, backend_for_gpu and gpu_torch (the torch build carrying this GPU's
-architecture that the driver runs).
-From the log's specifics and the matrix: log_driver_backend/log_driver_torch (from driver_cuda_log; with
-log_driver_compat_floor when only CUDA minor-version compatibility makes it run),
-arch_backend/arch_torch (from arch or arch_cc; the lowest CUDA carrying it), arch_min_driver, and with a
-known driver arch_driver_torch/arch_driver_backend; toolkit_backend/toolkit_torch (from toolkit_cuda).
+
+Every torch build below is chosen and written by the rules' own code (`ftdoctor.rules.torch_choice`), so that
+`explain`, `check` and `fix` name the same build with the same command: `<python> -m pip install
+torch==X+cuYYY [torchvision ...] --index-url <PyTorch's cuYYY index>`. Each comes as `<name>_build` (the label,
+"torch 2.9.1+cu128") and `<name>_install` (the command).
+From facts and the matrix: torch (the build this driver and these GPUs run, nearest the installed release),
+min_driver_for_torch (the floor of torch's CUDA major), torch_reinstall (the installed build again, with its
+companions, from its own index).
+From the log's specifics and the matrix: log_driver (for the driver CUDA the log names; with
+log_driver_compat_floor when only minor-version compatibility makes it run), arch (a build carrying the log's
+GPU architecture; arch_min_driver is its driver floor) and, with a known driver, arch_driver; toolkit (a build of
+the log's toolkit CUDA); torch_index_log (PyTorch's index for the log's torch CUDA); arch_min_toolkit (the
+first nvcc that targets the log's architecture) and min_transformers (the first transformers that knows the log's
+model type), both from the matrix.
 Without facts, pip is "python -m pip" and python is "python".
 """
 
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
 from ftdoctor.explain.convert import cc_from_arch, human_bytes
 from ftdoctor.facts.model import Facts
-from ftdoctor.matrix.model import CudaMatrix, Matrix, TorchRelease, TorchVariant, cc_tuple
+from ftdoctor.matrix.model import Matrix, cc_tuple
+from ftdoctor.rules.base import Context
+from ftdoctor.rules.facts_view import torch_build, windows_driver
+from ftdoctor.rules.torch_choice import (
+    COMPANIONS, Choice, MachineNeeds, choose, driver_floor, install_command, install_fix, integrated_ccs, machine_choice,
+    machine_needs,
+)
 
 DEFAULTS = {"python": "python", "pip": "python -m pip"}
 FACTS_VARS = frozenset({
     "python", "pip", "python_version", "python_mm", "py_tag", "torch_version", "torch_release", "torch_mm",
     "torch_cuda", "torch_cuda_major", "torch_cxx11abi", "driver_version", "driver_cuda", "gpu_name", "gpu_cc",
     "nvcc_version", "cuda_home", "glibc_version", "glibcxx_max", "shm_size", "memory_total", "versions", "env",
-    "backend_for_driver", "min_driver_for_torch", "gpu_torch", "backend_for_gpu",
+    "torch_build", "torch_install", "min_driver_for_torch", "torch_reinstall",
 })
 LOG_VARS = frozenset({
-    "log_driver_torch", "log_driver_backend", "log_driver_compat_floor", "arch_torch", "arch_backend", "arch_min_driver",
-    "arch_driver_torch", "arch_driver_backend", "toolkit_torch", "toolkit_backend",
+    "log_driver_build", "log_driver_install", "log_driver_compat_floor", "arch_build", "arch_install",
+    "arch_min_driver", "arch_driver_build", "arch_driver_install", "toolkit_build", "toolkit_install",
+    "torch_index_log", "arch_min_toolkit", "min_transformers",
 })
 
 
@@ -113,116 +128,96 @@ def _lowest_gpu(facts: Facts):
 
 
 def _matrix_values(facts: Facts, matrix: Matrix, values: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    driver = values.get("driver_version")
-    release = matrix.torch.release_for(facts.torch.version) if facts.torch.version else None
-    if release is not None and driver:
-        variant = pick_for_driver(matrix.cuda, release, driver)
-        out["backend_for_driver"] = variant.suffix if variant else None
+    """The torch build `ftdoctor check` would tell this machine to install, written as its rules write it."""
+    ctx = Context(facts=facts, matrix=matrix)
+    choice = machine_choice(ctx)
+    # every log that asks for another torch asks for a CUDA one: a machine that only fits the CPU build (no GPU in
+    # its facts) gets the signature's other fixes
+    out: dict[str, Any] = _install_values("torch", ctx, choice if choice and choice.variant.cuda != "cpu" else None)
     cuda = values.get("torch_cuda")
-    major = matrix.cuda.major(cuda) if cuda else None
-    out["min_driver_for_torch"] = major.min_driver_linux if major else None
-    if values.get("gpu_cc"):
-        picked = pick_for_cc(matrix, values["gpu_cc"], driver)
-        if picked:
-            out["gpu_torch"], out["backend_for_gpu"] = str(picked[0].newest), picked[1].suffix
+    out["min_driver_for_torch"] = driver_floor(matrix, cuda, windows_driver(facts)) if cuda else None
+    installed = _installed_choice(facts, matrix)
+    if installed is not None:
+        out["torch_reinstall"] = install_command(ctx, installed, _companions(facts), reinstall=True)
     return out
 
 
-def log_values(specifics: dict[str, str], facts_vals: dict[str, Any], matrix: Matrix | None) -> dict[str, Any]:
-    """Values computed from what the log says, with the matrix (and the driver, when facts know it)."""
+def log_values(specifics: dict[str, str], facts: Facts | None, matrix: Matrix | None) -> dict[str, Any]:
+    """Torch builds chosen, by the rules' `choose`, for what the log says (the driver's CUDA, a GPU architecture,
+    a toolkit), on this machine as far as its facts go."""
     if matrix is None:
         return {}
+    ctx = Context(facts=facts or Facts(), matrix=matrix)
+    base = machine_needs(facts, matrix) if facts is not None else MachineNeeds(gpu=True, integrated=integrated_ccs(matrix))
+    installed = torch_build(facts, matrix) if facts is not None else None
+    near = installed.version if installed else None  # as the rules choose: nearest the installed release
     out: dict[str, Any] = {}
-    if specifics.get("driver_cuda_log"):
-        picked = pick_for_driver_cuda(matrix, specifics["driver_cuda_log"])
-        if picked:
-            out["log_driver_torch"], out["log_driver_backend"] = str(picked[0].newest), picked[1].suffix
-            floor = matrix.cuda.major(picked[1].cuda)
-            out["log_driver_compat_floor"] = floor.min_driver_linux if picked[2] and floor else None
+    if (driver_cuda := _v(specifics.get("driver_cuda_log"))) is not None:
+        choice = choose(matrix, replace(base, gpu=True, driver=None, driver_cuda=driver_cuda), near=near)
+        out.update(_install_values("log_driver", ctx, choice))
+        if choice is not None and Version(choice.variant.cuda) > driver_cuda:
+            out["log_driver_compat_floor"] = driver_floor(matrix, choice.variant.cuda, False)
     cc = specifics.get("arch_cc") or (cc_from_arch(specifics["arch"]) if specifics.get("arch") else None)
     if cc:
-        picked = pick_for_cc(matrix, cc, None)
-        if picked:
-            out["arch_torch"], out["arch_backend"] = str(picked[0].newest), picked[1].suffix
-            floor = matrix.cuda.major(picked[1].cuda)
-            out["arch_min_driver"] = floor.min_driver_linux if floor else None
-        driver = facts_vals.get("driver_version")
-        with_driver = pick_for_cc(matrix, cc, driver) if driver else None
-        if with_driver:
-            out["arch_driver_torch"], out["arch_driver_backend"] = str(with_driver[0].newest), with_driver[1].suffix
-    if specifics.get("toolkit_cuda"):
-        picked = pick_for_cuda(matrix, specifics["toolkit_cuda"])
-        if picked:
-            out["toolkit_torch"], out["toolkit_backend"] = str(picked[0].newest), picked[1].suffix
+        out.update(_arch_values(ctx, base, cc, near, facts is not None and base.driver is not None))
+    if specifics.get("toolkit_cuda") and _v(specifics["toolkit_cuda"]) is not None:
+        toolkit = choose(matrix, replace(base, gpu=True), cuda=specifics["toolkit_cuda"], near=near)
+        out.update(_install_values("toolkit", ctx, toolkit))
+    if specifics.get("torch_cuda_log") and (index := _index_for(matrix, specifics["torch_cuda_log"])):
+        out["torch_index_log"] = index
+    out.update(_first_release_values(specifics, matrix))
     return out
 
 
-# --- choosing a torch build from the matrix -------------------------------------------------------------
-
-def runs_on(variant: TorchVariant, cc: str) -> bool:
-    """A cubin for X.Y runs on X.Z with Z >= Y; embedded PTX for X.Y runs on any newer GPU."""
-    want = cc_tuple(cc)
-    sass = any(cc_tuple(a)[0] == want[0] and cc_tuple(a)[1] <= want[1] for a in variant.archs)
-    return sass or any(cc_tuple(p) <= want for p in variant.ptx)
-
-
-def driver_runs(cuda: CudaMatrix, variant: TorchVariant, driver: str) -> bool:
-    """Minor-version compatibility: a CUDA X.y binary runs on any driver at or above major X's floor."""
-    major = cuda.major(variant.cuda)
-    have = _v(driver)
-    return bool(major and have and have >= Version(major.min_driver_linux))
+def _first_release_values(specifics: dict[str, str], matrix: Matrix) -> dict[str, Any]:
+    """Version floors the log's specifics look up in the matrix: the first nvcc for an architecture, the first
+    transformers for a model type."""
+    out: dict[str, Any] = {}
+    if specifics.get("arch"):
+        out["arch_min_toolkit"] = matrix.cuda.first_nvcc_for(specifics["arch"])
+    if specifics.get("model_type") and matrix.trainer_api is not None:
+        out["min_transformers"] = matrix.trainer_api.first_release_knowing(specifics["model_type"])
+    return {k: v for k, v in out.items() if v}
 
 
-def _gpu_variants(release: TorchRelease) -> list[TorchVariant]:
-    return [v for v in release.variants if v.cuda != "cpu"]
+def _arch_values(ctx: Context, base: MachineNeeds, cc: str, near: str | None, have_driver: bool) -> dict[str, Any]:
+    """A build carrying the log's GPU architecture: for any driver, and for this machine's driver when known."""
+    matrix = ctx.matrix
+    ccs = tuple(sorted({*base.ccs, cc_tuple(cc)}))
+    anywhere = choose(matrix, replace(base, gpu=True, ccs=ccs, driver=None, driver_cuda=None), near=near)
+    out = _install_values("arch", ctx, anywhere)
+    if anywhere is not None:
+        out["arch_min_driver"] = driver_floor(matrix, anywhere.variant.cuda, False)
+    if have_driver:
+        out.update(_install_values("arch_driver", ctx, choose(matrix, replace(base, gpu=True, ccs=ccs), near=near)))
+    return out
 
 
-def _newest_first(matrix: Matrix) -> list[TorchRelease]:
-    return sorted(matrix.torch.releases, key=lambda r: r.newest, reverse=True)
+def _install_values(prefix: str, ctx: Context, choice: Choice | None) -> dict[str, Any]:
+    """`{prefix}_build` ("torch 2.9.1+cu128") and `{prefix}_install` (the command `ftdoctor check` gives)."""
+    if choice is None:
+        return {}
+    return {f"{prefix}_build": choice.label, f"{prefix}_install": install_fix(ctx, choice, "").commands[0]}
 
 
-def pick_for_driver(cuda: CudaMatrix, release: TorchRelease, driver: str) -> TorchVariant | None:
-    fitting = [v for v in _gpu_variants(release) if driver_runs(cuda, v, driver)]
-    return max(fitting, key=lambda v: Version(v.cuda), default=None)
-
-
-def pick_for_cc(matrix: Matrix, cc: str, driver: str | None) -> tuple[TorchRelease, TorchVariant] | None:
-    """The newest release with a build carrying this architecture: with a driver, its newest CUDA the driver
-    runs; without one, the lowest CUDA that carries it (the widest driver range)."""
-    for release in _newest_first(matrix):
-        fitting = [v for v in _gpu_variants(release) if runs_on(v, cc)]
-        if driver:
-            fitting = [v for v in fitting if driver_runs(matrix.cuda, v, driver)]
-            best = max(fitting, key=lambda v: Version(v.cuda), default=None)
-        else:
-            best = min(fitting, key=lambda v: Version(v.cuda), default=None)
-        if best is not None:
-            return release, best
-    return None
-
-
-def pick_for_driver_cuda(matrix: Matrix, driver_cuda: str) -> tuple[TorchRelease, TorchVariant, bool] | None:
-    """The newest build a driver supporting CUDA `driver_cuda` runs: the newest release with a build of the
-    same or an older CUDA major, its highest such CUDA. True when that CUDA is above the driver's, which
-    then relies on minor-version compatibility (the driver must be at or above that major's floor)."""
-    limit = _v(driver_cuda)
-    if limit is None:
+def _installed_choice(facts: Facts, matrix: Matrix) -> Choice | None:
+    """The installed torch as a build of the matrix (to reinstall it, with its companions, from its own index)."""
+    build = torch_build(facts, matrix)
+    if build is None or build.release is None or build.hip:
         return None
-    for release in _newest_first(matrix):
-        fitting = [v for v in _gpu_variants(release) if Version(v.cuda).major <= limit.major]
-        best = max(fitting, key=lambda v: Version(v.cuda), default=None)
-        if best is not None:
-            return release, best, Version(best.cuda) > limit
-    return None
+    variant = build.release.variant(build.cuda)
+    return Choice(Version(build.version).base_version, variant, build.release) if variant else None
 
 
-def pick_for_cuda(matrix: Matrix, cuda: str) -> tuple[TorchRelease, TorchVariant] | None:
+def _companions(facts: Facts) -> list[str]:
+    return [name for name in COMPANIONS if facts.distribution(name)] or ["torchvision"]
+
+
+def _index_for(matrix: Matrix, cuda: str) -> str | None:
+    """PyTorch's index for a CUDA variant torch has shipped (cu124), as the rules' fixes name it."""
     wanted = _v(cuda)
-    if wanted is None:
-        return None
-    for release in _newest_first(matrix):
-        for variant in _gpu_variants(release):
-            if Version(variant.cuda).release[:2] == wanted.release[:2]:
-                return release, variant
+    for release in matrix.torch.releases:
+        for variant in release.variants:
+            if wanted and variant.cuda != "cpu" and Version(variant.cuda).release[:2] == wanted.release[:2]:
+                return Choice("", variant, release).index_url
     return None

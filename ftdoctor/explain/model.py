@@ -46,8 +46,10 @@ class Diagnosis:
     def confidence_label(self) -> str:
         return confidence_label(self.confidence)
 
-    def as_finding(self, code: str) -> Finding:
-        where = f"log line {self.evidence[0].line}" if self.evidence else None
+    def as_finding(self, code: str, log: str | None = None) -> Finding:
+        where = None
+        if self.evidence:
+            where = f"{log}:{self.evidence[0].line}" if log else f"log line {self.evidence[0].line}"
         return Finding(
             code=code,
             family="explain",

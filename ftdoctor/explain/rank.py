@@ -58,7 +58,7 @@ def _diagnosis(sig: Signature, scan: ScanResult, setting: Setting) -> Diagnosis 
     entry = _lookup(sig, specifics, setting.catalog)
     confidence = (entry.confidence if entry and entry.confidence else sig.confidence)
     confidence += _support_bonus(sig, [hit for hit, _ in valid], scan)
-    values = {**setting.values, **log_values(specifics, setting.values, setting.matrix), **specifics,
+    values = {**setting.values, **log_values(specifics, setting.facts, setting.matrix), **specifics,
               **(entry.vars if entry else {})}
     confidence, notes = _facts_verdict(sig, setting.facts, confidence)
     fixes, facts_used = _fixes(entry.fixes if entry and entry.fixes else sig.fixes, values, setting.facts is not None)

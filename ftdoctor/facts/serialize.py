@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ftdoctor.errors import InputFileError
+from ftdoctor.errors import InputFileError, unreadable
 from ftdoctor.facts.model import SCHEMA, Facts
 from ftdoctor.typed_data import DataError, from_plain, to_plain
 
@@ -39,14 +39,10 @@ def read_json(path: str | Path, *, what: str, hint: str) -> Any:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError("no such file", where=str(file), hint="check the path") from None
-    except IsADirectoryError:
-        raise InputFileError(f"is a directory, expected {what}", where=str(file)) from None
     except UnicodeDecodeError:
         raise InputFileError(f"not a text file, expected {what}", where=str(file), hint=hint) from None
     except OSError as exc:
-        raise InputFileError(f"cannot read: {exc.strerror}", where=str(file)) from None
+        raise unreadable(exc, str(file), what) from None
     if not text.strip():
         raise InputFileError(f"empty file, expected {what}", where=str(file), hint=hint)
     try:

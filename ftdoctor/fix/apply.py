@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,32 +79,48 @@ def installed(python: str, names: list[str]) -> dict[str, dict]:
     return {canonicalize_name(k): v for k, v in data.items() if v is not None}
 
 
+# Runs pip's argv; gives its exit status (None: stopped before it ended) and its output (for the error line).
+RunPip = Callable[[list[str]], tuple[int | None, str]]
+
+
+def run_captured(argv: list[str]) -> tuple[int | None, str]:
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S)
+    return proc.returncode, proc.stderr
+
+
 def apply(plan: Plan, previews: list[tuple[Step, tuple[Change, ...]]], prefix: str, kind: str) -> ApplyResult:
     result = ApplyResult()
     for step, changes in previews:
-        if step.kind == "pip":
-            outcome = _pip_step(plan.python, step, changes, prefix)
-        else:
-            outcome = _env_step(step, prefix, kind)
-            if outcome.ok:
-                result.env.update(dict(step.env))
+        outcome = apply_step(plan.python, step, changes, prefix, kind)
+        if outcome.ok and step.kind == "env":
+            result.env.update(dict(step.env))
         result.results.append(outcome)
         if not outcome.ok:
             break
     return result
 
 
-def _pip_step(python: str, step: Step, changes: tuple[Change, ...], prefix: str) -> StepResult:
+def apply_step(python: str, step: Step, changes: tuple[Change, ...], prefix: str, kind: str,
+               run_pip: RunPip = run_captured) -> StepResult:
+    """One runnable step: a pip step with its stash and rollback, an env step into the environment's activation.
+    `run_pip` lets a front end show pip's output as it comes (the TUI) and stop it (a stop is a failure)."""
+    if step.kind == "pip":
+        return _pip_step(python, step, changes, prefix, run_pip)
+    return _env_step(step, prefix, kind)
+
+
+def _pip_step(python: str, step: Step, changes: tuple[Change, ...], prefix: str, run_pip: RunPip) -> StepResult:
     names = [c.name for c in changes] or [c.name for c in step.changes]
     before = installed(python, names)
     # inside the environment, so the copies are hard links on the same file system (a CUDA torch is gigabytes)
     with tempfile.TemporaryDirectory(prefix=".ftdoctor-stash-", dir=prefix if os.path.isdir(prefix) else None) as stash:
         saved = _stash(before, Path(stash))
-        proc = subprocess.run([python, "-m", "pip", *step.pip_args], capture_output=True, text=True, timeout=TIMEOUT_S)
-        if proc.returncode == 0:
+        code, output = run_pip([python, "-m", "pip", *step.pip_args])
+        if code == 0:
             return StepResult(step, True, "done", changes)
         restored = _rollback(python, names, before, saved, prefix)
-    return StepResult(step, False, f"pip failed: {_last_error(proc.stderr)}; {restored}", changes)
+    why = _last_error(output) if code is not None else "stopped before it finished"
+    return StepResult(step, False, f"pip failed: {why}; {restored}", changes)
 
 
 def _stash(before: dict[str, dict], folder: Path) -> list[tuple[str, str]]:

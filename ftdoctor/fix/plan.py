@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from packaging.version import InvalidVersion, Version
 
-from ftdoctor.facts.model import Distribution, Facts
+from ftdoctor.facts.model import Distribution, Facts, Status, TorchFacts
 from ftdoctor.findings import Finding, Severity
 from ftdoctor.lock.proposal import Pin
 
@@ -87,8 +87,10 @@ def make_plan(facts: Facts, matrix, findings: list[Finding]) -> Plan:
     except Exception as exc:  # noqa: BLE001 - a machine the lock cannot describe still gets its env and manual steps
         target, notes = None, [f"no package changes planned: {getattr(exc, 'what', exc)}"]
     pins = _lock_pins(matrix, target, notes) if target is not None and problems else []
-    steps += _package_steps(facts, pins, problems)
-    env_steps, manual = _finding_steps(facts, problems, steps)
+    # which problems the package changes answer: those the rules no longer see once they are made
+    fixed = _fixed_codes(facts, matrix, problems, _package_steps(facts, pins, problems, set()))
+    steps += _package_steps(facts, pins, problems, fixed)
+    env_steps, manual = _finding_steps(facts, problems, fixed)
     steps += env_steps + manual
     expected = _expected(facts, matrix, steps)
     return Plan(python, tuple(steps), problems, expected, tuple(notes))
@@ -109,13 +111,21 @@ def _lock_pins(matrix, target, notes: list[str]) -> list[Pin]:
     return list(result.proposal.pins)
 
 
-def _package_steps(facts: Facts, pins: list[Pin], problems) -> list[Step]:
+def _fixed_codes(facts: Facts, matrix, problems, package_steps: list[Step]) -> set[str]:
+    if not package_steps:
+        return set()
+    return {f.code for f in problems} - {f.code for f in _expected(facts, matrix, package_steps)}
+
+
+def _package_steps(facts: Facts, pins: list[Pin], problems, fixed: set[str]) -> list[Step]:
     installed = {d.name: d for d in facts.python.distributions}
     changes = {p.name: c for p in pins if (c := _change(installed.get(p.name), p)) is not None}
     if not changes:
         return []
+
     def why(*names):
-        related = [f for f in problems if _covered(f, set(names))] or list(problems)
+        answered = [f for f in problems if f.code in fixed]
+        related = [f for f in answered if _names(f, set(names))] or answered
         return tuple(f"{f.code} {f.message}" for f in related)
 
     python = shlex.quote(facts.python.executable or "python")
@@ -123,7 +133,7 @@ def _package_steps(facts: Facts, pins: list[Pin], problems) -> list[Step]:
     torch = next((p for p in pins if p.name == "torch" and p.name in changes), None)
     if torch is not None:
         reasons = why("torch") + tuple(torch.reasons[1:3])  # the lock's word on the variant it picked
-        steps.append(_pip_step([torch], [changes["torch"]], reasons, "install the torch build this driver and GPU can run"))
+        steps.append(_torch_step(facts, torch, changes["torch"], reasons))
     plain = [p for p in pins if p.name in changes and p.name != "torch" and not p.url and not p.build]
     if plain:
         steps.append(_pip_step(plain, [changes[p.name] for p in plain], why(*[p.name for p in plain]), "install the versions that fit this torch"))
@@ -136,6 +146,17 @@ def _package_steps(facts: Facts, pins: list[Pin], problems) -> list[Step]:
             steps.append(Step("manual", f"build {pin.name} {pin.version} from source (no prebuilt wheel fits; takes long)",
                               why(pin.name), commands=commands, changes=(changes[pin.name],)))
     return steps
+
+
+def _torch_step(facts: Facts, torch: Pin, change: Change, why) -> Step:
+    """Written as every torch fix of ftdoctor's is (`rules.torch_choice.install_command`): the pin, the installed
+    companions built against it, and PyTorch's index of the variant (it also serves torch's dependencies)."""
+    from ftdoctor.rules.torch_choice import COMPANIONS
+
+    companions = [name for name in COMPANIONS if facts.distribution(name)]
+    index = ("--index-url", torch.index) if torch.index else ()
+    args = ("install", f"torch=={torch.version}", *companions, *index)
+    return Step("pip", "install the torch build this driver and GPU can run", why, args, changes=(change,))
 
 
 def _pip_step(pins: list[Pin], changes: list[Change], why, title: str) -> Step:
@@ -168,12 +189,12 @@ def _change(dist: Distribution | None, pin: Pin) -> Change | None:
     return Change(pin.name, dist.version, pin.version, "upgrade" if after > before else "downgrade")
 
 
-def _finding_steps(facts: Facts, problems, package_steps: list[Step]) -> tuple[list[Step], list[Step]]:
-    """Environment variables from the findings' fixes, and what else they ask for, as manual steps."""
+def _finding_steps(facts: Facts, problems, fixed: set[str]) -> tuple[list[Step], list[Step]]:
+    """Environment variables from the findings' fixes, and what else they ask for, as manual steps (a finding the
+    package changes answer needs neither)."""
     env: dict[str, str | None] = {}
     why: dict[str, list[str]] = {}
     manual = []
-    covered = {c.name for s in package_steps for c in s.changes}
     for finding in problems:
         for fix in finding.fixes:
             lines = [c for c in fix.commands if c.strip() and not c.lstrip().startswith("#")]
@@ -185,7 +206,7 @@ def _finding_steps(facts: Facts, problems, package_steps: list[Step]) -> tuple[l
                     why.setdefault(name, []).append(f"{finding.code} {finding.message}")
                 break  # the first fix that is all environment is the one applied
         else:
-            if finding.fixes and not _covered(finding, covered):
+            if finding.fixes and finding.code not in fixed:
                 first = finding.fixes[0] if finding.fixes else None
                 manual.append(Step("manual", first.summary if first else f"{finding.code}: {finding.message}",
                                    (f"{finding.code} {finding.message}",), commands=first.commands if first else ()))
@@ -193,10 +214,10 @@ def _finding_steps(facts: Facts, problems, package_steps: list[Step]) -> tuple[l
     return steps, manual
 
 
-def _covered(finding: Finding, changed: set[str]) -> bool:
-    """A finding about a package the plan changes is answered by that change."""
+def _names(finding: Finding, packages: set[str]) -> bool:
+    """Does the finding name one of these packages (to say which package step answers it)?"""
     text = f"{finding.code} {finding.message}".lower()
-    return any(name in text for name in changed)
+    return any(name in text for name in packages)
 
 
 def _expected(facts: Facts, matrix, steps: list[Step]) -> tuple[Finding, ...]:
@@ -241,5 +262,7 @@ def _torch_after(facts: Facts, matrix, version: str):
     label = Version(version).local or ""
     cuda = release.default_cuda if not label else (None if label == "cpu" else f"{label[2:-1]}.{label[-1]}")
     variant = release.variant(cuda or "cpu")
-    build = TorchCandidate(release, Version(version).public, variant, not label, "full", False).build()
-    return replace(facts.torch, version=version, cuda=build.cuda, cxx11_abi=build.cxx11_abi, arch_list=build.arch_list)
+    build = TorchCandidate(Version(version).public, variant, release, not label, "full", False).build()
+    # what the import said was about the old build: until it is imported again, torch is known from metadata
+    return TorchFacts(status=Status.UNKNOWN, source="metadata", reason="reinstalled by the plan, not imported yet",
+                      version=version, cuda=build.cuda, cxx11_abi=build.cxx11_abi, arch_list=build.arch_list)

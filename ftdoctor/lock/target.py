@@ -83,10 +83,10 @@ def resolve_gpu(matrix, text: str) -> TargetGpu:
         try:
             major, minor = cc_tuple(spelled)
         except ValueError:
-            raise UsageError(f"{text!r} is not a compute capability", hint="write it as sm_90 or 9.0") from None
+            raise UsageError(f"{text!r} is not a compute capability", where="--gpu", hint="write it as sm_90 or 9.0") from None
         cc = f"{major}.{minor}"
         if not any(cc_tuple(c.cc) == (major, minor) for c in matrix.cuda.capabilities):
-            raise UsageError(f"no NVIDIA GPU has compute capability {cc}", hint=_known_ccs(matrix))
+            raise UsageError(f"no NVIDIA GPU has compute capability {cc}", where="--gpu", hint=_known_ccs(matrix))
         return TargetGpu(f"sm_{major}{minor}", cc)
     model = matrix.gpus.lookup(spelled)
     if model is None:
@@ -108,7 +108,7 @@ def _python(text: str | None) -> str:
         raise UsageError("no Python version for the target", hint="pass --python 3.12 (or --target auto / --facts FILE)")
     match = re.fullmatch(r"(?:cp|py|python)?\s*(3)\.?(\d{1,2})(?:\.\d+)?", text.strip(), re.IGNORECASE)
     if not match:
-        raise UsageError(f"{text!r} is not a Python version", where="--python", hint="write it as 3.12")
+        raise UsageError(f"{text!r} is not a Python 3 version", where="--python", hint="write it as 3.12")
     return f"{match.group(1)}.{match.group(2)}"
 
 
@@ -153,18 +153,18 @@ def _check_driver_drives(matrix, gpu: TargetGpu, driver: str) -> None:
 
 def from_facts(facts: Facts, matrix, origin: str) -> Target:
     """The target a facts snapshot describes (its GPUs, driver, Python, platform, toolkit, installed packages)."""
-    from ftdoctor.rules import machine
+    from ftdoctor.rules import facts_view
 
     gpus = []
-    for gpu in machine.gpu_ccs(facts, matrix):
-        if gpu.cc is None:
+    for gpu in facts_view.physical_gpus(facts, matrix):
+        if gpu.capability is None:
             raise UsageError(f"the compute capability of {gpu.name!r} is unknown", where=origin,
                              hint="describe the target instead: --gpu sm_XY --driver ... --python ...")
-        gpus.append(TargetGpu(gpu.name, gpu.cc))
+        gpus.append(TargetGpu(gpu.name, gpu.capability))
     if gpus and not facts.driver.driver_version.value:
         raise UsageError("the machine has NVIDIA GPUs but no driver answered", where=origin,
                          hint="fix the driver first (`ftdoctor check` says why), or describe the target with --driver")
-    python = machine.python_version(facts)
+    python = facts_view.python_series(facts)
     if python is None:
         raise UsageError("the snapshot does not say which Python it has", where=origin, hint="add --python 3.12")
     machine_name = facts.system.machine or "x86_64"
@@ -174,7 +174,7 @@ def from_facts(facts: Facts, matrix, origin: str) -> Target:
         python=python,
         platform=_platform(f"linux_{machine_name}"),
         glibc=facts.system.glibc_version,
-        nvcc=machine.build_nvcc(facts),
+        nvcc=facts_view.build_nvcc(facts),
         origin=origin,
         env=dict(facts.env),
         installed=facts.python.distributions,

@@ -1,5 +1,6 @@
 """torch candidates for a target: every (release, patch version, CUDA variant) in the matrix, each either
-usable (with what makes it more or less attractive) or ruled out with the reason."""
+usable (with what makes it more or less attractive) or ruled out with the reason. Whether a build fits is the
+rules' judgement (`ftdoctor.rules.torch_choice`); the lock adds its ranking attributes and the reasons."""
 
 from __future__ import annotations
 
@@ -11,16 +12,14 @@ from packaging.version import Version
 from ftdoctor.errors import UsageError
 from ftdoctor.lock.proposal import Pin, TorchBuild
 from ftdoctor.lock.target import Target
-from ftdoctor.matrix.compat import driver_runs_cuda, variant_runs_on
-
-PYTORCH_INDEX = "https://download.pytorch.org/whl/{suffix}"
-
+from ftdoctor.matrix.compat import driver_runs_cuda
+from ftdoctor.matrix.model import cc_tuple
+from ftdoctor.rules.torch_choice import Choice, MachineNeeds, integrated_ccs, release_unfit, variant_unfit
 
 @dataclass(frozen=True)
-class TorchCandidate:
-    release: object  # TorchRelease
-    version: str  # "2.8.0"
-    variant: object  # TorchVariant
+class TorchCandidate(Choice):
+    """A build the rules find fit for the target (`Choice`), with what the lock's policies rank it by."""
+
     default_wheel: bool  # the index's default wheel (no extra index needed)
     driver_fit: str  # "full" | "mvc" | "cpu"
     newest_series: bool
@@ -35,7 +34,7 @@ class TorchCandidate:
 
     def pin(self) -> Pin:
         local = "" if self.default_wheel else f"+{self.variant.suffix}"
-        index = None if self.default_wheel else PYTORCH_INDEX.format(suffix=self.variant.suffix)
+        index = None if self.default_wheel else self.index_url
         return Pin("torch", self.version + local, variant=self.variant.suffix, index=index)
 
     def build(self) -> TorchBuild:
@@ -68,54 +67,44 @@ def parse_pin(text: str | None) -> SpecifierSet | None:
 
 
 def candidates(matrix, target: Target, pin: SpecifierSet | None) -> tuple[list[TorchCandidate], list[RuledOut]]:
+    """Every build in the matrix, judged for the target by the same fit the rules use (`rules.torch_choice`)."""
     releases = sorted(matrix.torch.releases, key=lambda r: Version(r.series))
     newest = releases[-1].series
+    needs = target_needs(target, matrix)
     usable: list[TorchCandidate] = []
     ruled: list[RuledOut] = []
     for release in releases:
         for version in release.versions:
             if pin is not None and not pin.contains(version):
                 continue  # the user excluded it: not worth a line in --explain
-            why = _release_unfit(release, version, target)
-            if why:
-                ruled.append(why)
+            unfit = release_unfit(release, needs)
+            if unfit:
+                ruled.append(RuledOut(f"torch {version}", unfit.why, unfit.constraint, unfit.need))
                 continue
             for variant in release.variants:
-                outcome = _variant(matrix, target, release, version, variant, newest)
+                outcome = _variant(matrix, target, needs, release, version, variant, newest)
                 (usable if isinstance(outcome, TorchCandidate) else ruled).append(outcome)
     return usable, ruled
 
 
-def _release_unfit(release, version: str, target: Target) -> RuledOut | None:
-    what = f"torch {version}"
-    if target.python not in release.python_wheels:
-        return RuledOut(what, f"no wheels for Python {target.python} (it has {', '.join(release.python_wheels)})",
-                        "python", f"Python {release.python_wheels[-1]}")
-    if target.glibc and Version(target.glibc) < Version(release.glibc_min):
-        return RuledOut(what, f"needs glibc {release.glibc_min} (the target has {target.glibc})", "glibc", f"glibc {release.glibc_min}")
-    return None
+def target_needs(target: Target, matrix) -> MachineNeeds:
+    """What a torch build must fit on a lock's target (facts it does not know are no constraint)."""
+    return MachineNeeds(
+        gpu=not target.cpu,
+        ccs=tuple(cc_tuple(cc) for cc in target.ccs),
+        driver=Version(target.driver) if target.driver else None,
+        python=Version(target.python),
+        glibc=Version(target.glibc) if target.glibc else None,
+        integrated=integrated_ccs(matrix),
+        driver_label=target.driver or "",
+    )
 
 
-def _variant(matrix, target: Target, release, version: str, variant, newest: str) -> TorchCandidate | RuledOut:
-    what = f"torch {version} ({variant.suffix})"
-    default = variant.cuda == release.default_cuda
+def _variant(matrix, target: Target, needs: MachineNeeds, release, version: str, variant, newest: str):
+    unfit = variant_unfit(matrix, needs, variant)
+    if unfit:
+        return RuledOut(f"torch {version} ({variant.suffix})", unfit.why, unfit.constraint, unfit.need)
     if target.cpu:
-        if variant.cuda != "cpu":
-            return RuledOut(what, "a CUDA build on a CPU-only target (the cpu variant is smaller)", "variant")
-        return TorchCandidate(release, version, variant, False, "cpu", release.series == newest)
-    if variant.cuda == "cpu":
-        return RuledOut(what, "the CPU-only build on a GPU machine", "variant")
+        return TorchCandidate(version, variant, release, False, "cpu", release.series == newest)
     fit = driver_runs_cuda(matrix.cuda, target.driver, variant.cuda)
-    if fit is None:
-        need = matrix.cuda.major(variant.cuda)
-        return RuledOut(what, f"driver {target.driver} cannot run CUDA {variant.cuda}", "driver",
-                        f"driver >= {need.min_driver_linux}" if need else "a newer driver")
-    for cc in target.ccs:
-        how = variant_runs_on(variant, cc)
-        if how is None:
-            return RuledOut(what, f"no code for sm_{cc.replace('.', '')} (it carries {', '.join('sm_' + a.replace('.', '') for a in variant.archs)})", "gpu")
-        if how == "ptx" and fit != "full":
-            return RuledOut(what, f"sm_{cc.replace('.', '')} runs only through PTX, which needs driver >= "
-                            f"{matrix.cuda.full_feature_driver(variant.cuda)} to JIT-compile", "driver",
-                            f"driver >= {matrix.cuda.full_feature_driver(variant.cuda)}")
-    return TorchCandidate(release, version, variant, default, fit, release.series == newest)
+    return TorchCandidate(version, variant, release, variant.cuda == release.default_cuda, fit, release.series == newest)

@@ -9,25 +9,36 @@ from packaging.version import Version
 
 from ftdoctor.matrix.model import CudaMatrix, TorchVariant, cc_tuple
 
+CC = tuple[int, int]
+
+
+def kernel_for(cc: CC, sass: tuple[CC, ...], ptx: tuple[CC, ...], integrated: frozenset[CC] = frozenset()) -> str | None:
+    """'sass' when a cubin runs on `cc`, 'ptx' when only JIT compilation of embedded PTX can, else None.
+
+    A cubin for X.Y runs on X.Z with Z >= Y, never across majors, and never between an integrated (Jetson) and
+    a discrete GPU of one major (NVIDIA's compatibility guide); PTX for X.Y JIT-compiles on any GPU at or above it.
+    """
+    for code in sass:
+        if code == cc or (code[0] == cc[0] and code[1] < cc[1] and cc not in integrated and code not in integrated):
+            return "sass"
+    if any(code <= cc for code in ptx):
+        return "ptx"
+    return None
+
 
 def cubin_runs(archs: tuple[str, ...] | list[str], cc: str) -> bool:
-    """A cubin for X.Y runs on X.Z with Z >= Y, never across majors (NVIDIA compatibility guide)."""
-    major, minor = cc_tuple(cc)
-    return any(a_major == major and a_minor <= minor for a_major, a_minor in map(cc_tuple, archs))
+    """Does one of these cubins (compute capabilities as matrix rows write them) run on `cc`?"""
+    return kernel_for(cc_tuple(cc), tuple(map(cc_tuple, archs)), ()) == "sass"
 
 
 def ptx_runs(ptx: tuple[str, ...] | list[str], cc: str) -> bool:
     """Embedded PTX is JIT-compiled for any GPU at or above its compute capability (given a new enough driver)."""
-    return any(cc_tuple(p) <= cc_tuple(cc) for p in ptx)
+    return kernel_for(cc_tuple(cc), (), tuple(map(cc_tuple, ptx))) == "ptx"
 
 
-def variant_runs_on(variant: TorchVariant, cc: str) -> str | None:
+def variant_runs_on(variant: TorchVariant, cc: str, integrated: frozenset[CC] = frozenset()) -> str | None:
     """'sass' when the variant carries code for this GPU, 'ptx' when only through JIT, None when it cannot run."""
-    if cubin_runs(variant.archs, cc):
-        return "sass"
-    if ptx_runs(variant.ptx, cc):
-        return "ptx"
-    return None
+    return kernel_for(cc_tuple(cc), tuple(map(cc_tuple, variant.archs)), tuple(map(cc_tuple, variant.ptx)), integrated)
 
 
 def driver_runs_cuda(cuda: CudaMatrix, driver: str, runtime: str) -> str | None:
@@ -41,9 +52,10 @@ def driver_runs_cuda(cuda: CudaMatrix, driver: str, runtime: str) -> str | None:
     if full is not None and have >= Version(full):
         return "full"
     if have >= Version(major.min_driver_linux):
-        # a driver of an older major cannot run a newer major, whatever its number says
+        # a driver of an older major cannot run a newer major, whatever its number says (no toolkit row at or
+        # below this driver: the major's floor is all the matrix knows)
         newest = cuda.newest_cuda_for_driver(driver)
-        if newest is not None and Version(newest).major >= Version(runtime).major:
+        if newest is None or Version(newest).major >= Version(runtime).major:
             return "mvc"
     return None
 

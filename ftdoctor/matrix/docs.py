@@ -54,7 +54,13 @@ def _cuda(m: Matrix) -> list[str]:
     out += _table(["toolkit", "bundled Linux driver", "source"], [[t.version, t.driver_linux, t.source] for t in m.cuda.toolkits])
     out += ["", "Compute capabilities: the first CUDA that knows them (its driver is the first to drive such a GPU) and the last that can target them:", ""]
     return out + _table(["compute capability", "first CUDA", "last CUDA", "source"],
-                        [[c.cc, c.first_cuda, c.last_cuda or "current", c.source] for c in m.cuda.capabilities])
+                        [[c.cc, _first_cuda(c), c.last_cuda or "current", c.source] for c in m.cuda.capabilities])
+
+
+def _first_cuda(row) -> str:
+    if not row.arch_specific_cuda:
+        return row.first_cuda
+    return f"{row.first_cuda} (sm_{row.cc.replace('.', '')}a: {row.arch_specific_cuda})"
 
 
 def _gpus(m: Matrix) -> list[str]:

@@ -43,13 +43,14 @@ def matrix_dir() -> Path:
     return Path(str(resources.files("ftdoctor.compat_matrix")))
 
 
-def read_file(path: Path, cls: type) -> Any:
+def read_file(path: Path, cls: type, schema: str = MATRIX_SCHEMA, what: str = "the matrix") -> Any:
+    """One TOML data file of ftdoctor's (the matrix, explain's catalog) as `cls`; errors name the file and key."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise MatrixError(f"cannot read the matrix: {exc}", where=str(path)) from None
-    if data.get("schema") != MATRIX_SCHEMA:
-        raise MatrixError(f"schema must be {MATRIX_SCHEMA!r}", where=str(path))
+        raise MatrixError(f"cannot read {what}: {exc}", where=str(path)) from None
+    if data.get("schema") != schema:
+        raise MatrixError(f"schema must be {schema!r}", where=str(path))
     try:
         return from_plain(cls, data)
     except DataError as exc:

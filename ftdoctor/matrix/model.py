@@ -172,13 +172,15 @@ class CudaCapability:
     first_cuda: str
     source: str
     last_cuda: str = ""
+    arch_specific_cuda: str = ""  # the first nvcc that targets its arch-specific variant (sm_90a), when later
 
     def __post_init__(self) -> None:
         _check_source(self.source)
         cc_tuple(self.cc)
         _version(self.first_cuda, "first_cuda")
-        if self.last_cuda:
-            _version(self.last_cuda, "last_cuda")
+        for value, what in ((self.last_cuda, "last_cuda"), (self.arch_specific_cuda, "arch_specific_cuda")):
+            if value:
+                _version(value, what)
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,15 @@ class CudaMatrix:
         """The driver bundled with the first CUDA that knows this GPU: an older driver cannot drive it at all."""
         row = next((c for c in self.capabilities if cc_tuple(c.cc) == cc_tuple(cc)), None)
         return self.full_feature_driver(row.first_cuda) if row else None
+
+    def first_nvcc_for(self, arch: str) -> str | None:
+        """The first CUDA whose nvcc compiles for `arch` ('sm_89', 'compute_90a'); None when the matrix does not say
+        (an unknown architecture, or a family-specific 'f' target)."""
+        text = arch.strip().lower()
+        row = next((c for c in self.capabilities if cc_tuple(c.cc) == cc_tuple(text)), None)
+        if row is None or text.endswith("f"):
+            return None
+        return (row.arch_specific_cuda or row.first_cuda) if text.endswith("a") else row.first_cuda
 
     def major(self, cuda: str) -> CudaMajor | None:
         wanted = Version(cuda).major

@@ -65,6 +65,11 @@ class FeatureNeed:
         except InvalidVersion:
             return None
 
+    @property
+    def floor(self) -> str | None:
+        """The lowest version the row allows (the version of its `>=` clause), when it has one."""
+        return next((s.version for s in SpecifierSet(self.requires) if s.operator == ">="), None)
+
 
 @dataclass(frozen=True)
 class GpuNeed:
@@ -99,6 +104,10 @@ class TrainerApiMatrix:
 
     def needs(self, feature: str) -> tuple[FeatureNeed, ...]:
         return tuple(row for row in self.features if row.feature == feature)
+
+    def first_release_knowing(self, model_type: str, package: str = "transformers") -> str | None:
+        """The first release of `package` that knows a checkpoint's `model_type`, when the matrix records it."""
+        return next((row.floor for row in self.needs(f"model_type:{model_type}") if row.package == package), None)
 
     def gpu_need(self, feature: str) -> GpuNeed | None:
         return next((row for row in self.gpu if row.feature == feature), None)

@@ -23,6 +23,18 @@ class Section:
     collected_at: str = ""  # when its facts were gathered (ISO 8601), "" when unknown
 
 
+def fix_lines(finding: Finding) -> list[str]:
+    """A finding's fixes as plain text lines (the CI formats' message bodies): the summary, each command to run
+    after `$ `, the link."""
+    lines = []
+    for fix in finding.fixes:
+        lines.append(f"fix: {fix.summary}")
+        lines.extend(f"  $ {command}" for command in fix.commands)
+        if fix.link:
+            lines.append(f"  see {fix.link}")
+    return lines
+
+
 @dataclass(frozen=True)
 class RuleDoc:
     """A rule as a code-scanning tool lists it: code, one-line title, longer help, default severity."""

@@ -11,7 +11,7 @@ values `:` and `,` are too, since they separate the properties.
 from __future__ import annotations
 
 from ftdoctor.findings import Finding, Severity
-from ftdoctor.report.document import Location, Report
+from ftdoctor.report.document import Location, Report, fix_lines
 from ftdoctor.report.summary import ignored
 
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -73,10 +73,4 @@ def annotation(finding: Finding, *, machine: str = "", verbose: bool = False) ->
 
 
 def _message(finding: Finding) -> str:
-    lines = [finding.message]
-    for fix in finding.fixes:
-        lines.append(f"fix: {fix.summary}")
-        lines.extend(f"  $ {cmd}" for cmd in fix.commands)
-        if fix.link:
-            lines.append(f"  see {fix.link}")
-    return "\n".join(lines)
+    return "\n".join([finding.message, *fix_lines(finding)])

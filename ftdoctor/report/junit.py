@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from ftdoctor import __version__
 from ftdoctor.findings import Finding, Severity
-from ftdoctor.report.document import Report, Section
+from ftdoctor.report.document import Report, Section, fix_lines
 
 # Characters XML 1.0 cannot carry at all (a crashed probe's output may hold them).
 NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -88,11 +88,7 @@ def _details(finding: Finding, family: str) -> str:
         lines.append(f"at {finding.location}")
     for key, value in finding.evidence.items():
         lines.append(f"  {key}: {value}")
-    for fix in finding.fixes:
-        lines.append(f"fix: {fix.summary}")
-        lines.extend(f"  $ {command}" for command in fix.commands)
-        if fix.link:
-            lines.append(f"  see {fix.link}")
+    lines.extend(fix_lines(finding))
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from ftdoctor import __version__
 from ftdoctor.errors import ExitCode
 from ftdoctor.findings import Finding, Severity
-from ftdoctor.report.document import Location, Report, RuleDoc
+from ftdoctor.report.document import Location, Report, RuleDoc, fix_lines
 from ftdoctor.rules.engine import SKIPPED_BY
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -112,13 +112,7 @@ def _result(finding: Finding, machine: str, source: str, index: dict[str, int]) 
 
 
 def _message(finding: Finding) -> str:
-    lines = [finding.message]
-    for fix in finding.fixes:
-        lines.append(f"Fix: {fix.summary}")
-        lines.extend(f"    {command}" for command in fix.commands)
-        if fix.link:
-            lines.append(f"See {fix.link}")
-    return "\n".join(lines)
+    return "\n".join([finding.message, *fix_lines(finding)])
 
 
 def _location(finding: Finding, machine: str, source: str) -> dict[str, Any]:

@@ -68,3 +68,20 @@ def all_rules() -> list[type[Rule]]:
     if duplicates:
         raise RuntimeError(f"duplicate rule codes: {sorted(duplicates)}")  # a bug; the registry test catches it
     return rules
+
+
+def all_codes() -> frozenset[str]:
+    """Every code a finding can carry: the machine rules, the fleet comparison, the training-config preflight,
+    and `explain`'s diagnoses (what --select/--ignore may name)."""
+    from ftdoctor.rules.fleet import RULES as FLEET
+    from ftdoctor.trainer.rules import preflight_rules
+
+    codes = {rule.code for rule in (*all_rules(), *FLEET, *preflight_rules())}
+    return frozenset(codes | _explain_codes())
+
+
+def _explain_codes() -> set[str]:
+    from ftdoctor.explain import finding_code
+    from ftdoctor.explain.catalog import load_catalog
+
+    return {finding_code(category) for category in load_catalog().categories}

@@ -7,12 +7,13 @@ from __future__ import annotations
 from packaging.version import Version
 
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.matrix.compat import kernel_for
 from ftdoctor.matrix.model import cc_tuple
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule, Unknown
 from ftdoctor.rules.facts_view import (
-    CC, cc_text, describe_gpus, gpu_groups, installed, physical_gpus, torch_build, visible_gpus,
+    CC, cc_text, describe_gpus, gpu_groups, installed, not_a_cuda_build, physical_gpus, torch_build, visible_gpus,
 )
-from ftdoctor.rules.torch_choice import choose, driver_full, install_fix, kernel_for, machine_needs
+from ftdoctor.rules.torch_choice import driver_full, machine_needs, torch_install_fix
 
 class KernelImages(Rule):
     """Every visible GPU has a kernel image in torch's build (a cubin it can run, or PTX its driver can compile).
@@ -30,8 +31,8 @@ class KernelImages(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | Info | NotApplicable | Unknown:
         build = torch_build(ctx.facts, ctx.matrix)
-        if build is None or not build.cuda:
-            return NotApplicable("torch is not a CUDA build" if build else "torch is not installed")
+        if why := not_a_cuda_build(build):
+            return NotApplicable(why)
         gpus = visible_gpus(ctx.facts, ctx.matrix)
         if not gpus:
             return NotApplicable("no visible GPU")
@@ -77,9 +78,8 @@ def _outcome(ctx: Context, build, gpus, verdicts: dict[str, str], evidence: dict
 
 def _no_kernel(ctx: Context, build, broken, evidence: dict) -> Fail:
     lines = [f"{describe_gpus(group)}: {_why(ctx, build, group[0].cc)}" for group in gpu_groups(broken)]
-    needs = machine_needs(ctx.facts, ctx.matrix)
-    choice = choose(ctx.matrix, needs, near=build.version)
-    fixes = (install_fix(ctx, choice, "Install a torch build with kernels for every GPU"),) if choice else (
+    fix = torch_install_fix(ctx, "Install a torch build with kernels for every GPU")
+    fixes = (fix,) if fix else (
         Fix("No torch build in ftdoctor's matrix runs on these GPUs with this driver; see PyTorch's install page",
             (), "https://pytorch.org/get-started/locally/"),)
     return Fail(

@@ -97,3 +97,17 @@ class Rule:
     @classmethod
     def description(cls) -> str:
         return (cls.__doc__ or "").strip().splitlines()[0]
+
+
+class PackageInstalled(Rule):
+    """The first rule of a package's family: is it installed? The family's other rules require it, so on a
+    machine without the package they are skipped rather than failed."""
+
+    package: ClassVar[str]
+    severity = Severity.INFO
+
+    def check(self, ctx: Context) -> Pass | NotApplicable:
+        dist = ctx.facts.distribution(self.package)
+        if dist is None:
+            return NotApplicable(f"{self.package} is not installed")
+        return Pass(f"{self.package} {dist.version}", {"version": dist.version})

@@ -14,15 +14,15 @@ from packaging.version import Version
 
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.matrix.compat import cubin_runs
-from ftdoctor.rules import machine
-from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
+from ftdoctor.rules import facts_view
+from ftdoctor.rules.base import Context, Fail, NotApplicable, PackageInstalled, Pass, Rule, Unknown
 
 FAMILY = "bitsandbytes"
 DOCS = "https://huggingface.co/docs/bitsandbytes/main/en/installation"
 
 
 def _dist(ctx: Context):
-    return machine.installed(ctx.facts, "bitsandbytes")
+    return ctx.facts.distribution("bitsandbytes")
 
 
 def _cuda_label(cuda: str) -> str:
@@ -30,18 +30,12 @@ def _cuda_label(cuda: str) -> str:
     return f"{v.major}{v.minor}"
 
 
-class BnbInstalled(Rule):
+class BnbInstalled(PackageInstalled):
     """bitsandbytes is installed (the other BNB checks need it)."""
 
     code = "BNB800"
     family = FAMILY
-    severity = Severity.INFO
-
-    def check(self, ctx: Context) -> Pass | NotApplicable:
-        dist = _dist(ctx)
-        if dist is None:
-            return NotApplicable("bitsandbytes is not installed")
-        return Pass(f"bitsandbytes {dist.version}", {"version": dist.version})
+    package = "bitsandbytes"
 
 
 class BnbLibraryForTorch(Rule):
@@ -53,7 +47,7 @@ class BnbLibraryForTorch(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable | Unknown:
         dist, bnb = _dist(ctx), ctx.matrix.bitsandbytes
-        cuda = machine.torch_cuda(ctx.facts, ctx.matrix)
+        cuda = facts_view.torch_cuda(ctx.facts, ctx.matrix)
         if cuda is None:
             return NotApplicable("torch is not a CUDA build: bitsandbytes loads its CPU library")
         row = bnb.release(dist.version)
@@ -81,7 +75,7 @@ def _override_mismatch(ctx: Context, override: str, cuda: str, library: str, evi
         f"{env}={override} forces the CUDA {library} library while torch runs CUDA {cuda}"
         + (": across CUDA majors it cannot load" if severity == Severity.ERROR else ": it works only within one CUDA major"),
         evidence, severity=severity,
-        fixes=(Fix(f"Let bitsandbytes pick the library for torch's CUDA", (f"unset {env}",), DOCS),),
+        fixes=(Fix("Let bitsandbytes pick the library for torch's CUDA", (f"unset {env}",), DOCS),),
     )
 
 
@@ -107,7 +101,7 @@ def _library_fixes(ctx: Context, cuda: str, override: str | None) -> tuple[Fix, 
 
 def _fits(ctx: Context, row) -> bool:
     """The release's own Requires-Dist torch and Requires-Python accept this environment."""
-    torch, python = ctx.facts.torch.version, machine.python_version(ctx.facts)
+    torch, python = ctx.facts.torch.version, facts_view.python_series(ctx.facts)
     if row.torch and torch and not SpecifierSet(row.torch).contains(Version(torch).base_version):
         return False
     return not (row.requires_python and python and not SpecifierSet(row.requires_python).contains(python))
@@ -122,20 +116,20 @@ class BnbLibraryArchs(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable | Unknown:
         dist, bnb = _dist(ctx), ctx.matrix.bitsandbytes
-        cuda = machine.torch_cuda(ctx.facts, ctx.matrix)
+        cuda = facts_view.torch_cuda(ctx.facts, ctx.matrix)
         if cuda is None:
             return NotApplicable("torch is not a CUDA build")
         choice = bnb.choose(dist.version, cuda, ctx.facts.env.get(bnb.override_env) or None)
         archs = bnb.release(dist.version).archs_for(choice.library) if choice.library else None
         if archs is None:
             return Unknown(f"the GPU targets of bitsandbytes {dist.version}'s CUDA {choice.library} library are not recorded")
-        gpus = [g for g in machine.gpu_ccs(ctx.facts, ctx.matrix) if g.cc]
-        bad = [g for g in gpus if not cubin_runs(archs, g.cc)]
+        gpus = [g for g in facts_view.physical_gpus(ctx.facts, ctx.matrix) if g.capability]
+        bad = [g for g in gpus if not cubin_runs(archs, g.capability)]
         if not bad:
             return Pass(f"libbitsandbytes_cuda{_cuda_label(choice.library)}.so targets sm {', '.join(archs)}")
         return Fail(
             f"bitsandbytes {dist.version}'s CUDA {choice.library} library is compiled for sm {', '.join(archs)}; "
-            f"{', '.join(f'{g.name} (sm {g.cc})' for g in bad)} gets `no kernel image is available`",
+            f"{', '.join(f'{g.name} (sm {g.capability})' for g in bad)} gets `no kernel image is available`",
             {"library_archs": list(archs), "gpus": [g.name for g in bad]},
             fixes=(Fix("Pick a torch/bitsandbytes pair whose library targets this GPU",
                        ("ftdoctor lock --target auto --with bitsandbytes --explain",)),),
@@ -151,18 +145,18 @@ class BnbFeatureFloors(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
         dist, bnb = _dist(ctx), ctx.matrix.bitsandbytes
-        gpus = [g for g in machine.gpu_ccs(ctx.facts, ctx.matrix) if g.cc]
-        if not gpus or machine.torch_cuda(ctx.facts, ctx.matrix) is None:
+        gpus = [g for g in facts_view.physical_gpus(ctx.facts, ctx.matrix) if g.capability]
+        if not gpus or facts_view.torch_cuda(ctx.facts, ctx.matrix) is None:
             return NotApplicable("no GPU that torch uses")
-        lowest = min(gpus, key=lambda g: Version(g.cc))
-        missing = [f for f in _floors(bnb, dist.version) if Version(lowest.cc) < Version(f.min_cc)]
+        lowest = min(gpus, key=lambda g: Version(g.capability))
+        missing = [f for f in _floors(bnb, dist.version) if Version(lowest.capability) < Version(f.min_cc)]
         if not missing:
-            return Pass(f"{lowest.name} (sm {lowest.cc}) meets every bitsandbytes {dist.version} floor")
+            return Pass(f"{lowest.name} (sm {lowest.capability}) meets every bitsandbytes {dist.version} floor")
         core = [f for f in missing if f.feature != "llm_int8"]
         text = "; ".join(f"{f.title} needs compute capability {f.min_cc}" for f in missing)
         return Fail(
-            f"{lowest.name} has compute capability {lowest.cc}: {text} (bitsandbytes {dist.version})",
-            {"gpu": lowest.name, "compute_capability": lowest.cc, "features": [f.feature for f in missing]},
+            f"{lowest.name} has compute capability {lowest.capability}: {text} (bitsandbytes {dist.version})",
+            {"gpu": lowest.name, "compute_capability": lowest.capability, "features": [f.feature for f in missing]},
             severity=Severity.ERROR if core else Severity.WARNING,
             fixes=(Fix("Train in 16-bit (bf16/fp16 LoRA) instead of 8-bit/4-bit on this GPU, or use a newer GPU"),),
         )
@@ -181,7 +175,7 @@ class BnbCpu(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable | Unknown:
         dist = _dist(ctx)
-        if not ctx.facts.torch.version or machine.torch_cuda(ctx.facts, ctx.matrix) is not None:
+        if not ctx.facts.torch.version or facts_view.torch_cuda(ctx.facts, ctx.matrix) is not None:
             return NotApplicable("torch is a CUDA build (or absent)")
         row = ctx.matrix.bitsandbytes.release(dist.version)
         if row is None:

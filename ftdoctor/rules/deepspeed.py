@@ -13,29 +13,23 @@ from packaging.version import Version
 
 from ftdoctor.facts.model import Status
 from ftdoctor.findings import Fix, Severity
-from ftdoctor.rules import machine
-from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
+from ftdoctor.rules import facts_view
+from ftdoctor.rules.base import Context, Fail, NotApplicable, PackageInstalled, Pass, Rule, Unknown
 
 FAMILY = "deepspeed"
 DOCS = "https://www.deepspeed.ai/tutorials/advanced-install/"
 
 
 def _dist(ctx: Context):
-    return machine.installed(ctx.facts, "deepspeed")
+    return ctx.facts.distribution("deepspeed")
 
 
-class DeepSpeedInstalled(Rule):
+class DeepSpeedInstalled(PackageInstalled):
     """DeepSpeed is installed (the other DSP checks need it)."""
 
     code = "DSP900"
     family = FAMILY
-    severity = Severity.INFO
-
-    def check(self, ctx: Context) -> Pass | NotApplicable:
-        dist = _dist(ctx)
-        if dist is None:
-            return NotApplicable("deepspeed is not installed")
-        return Pass(f"deepspeed {dist.version}", {"version": dist.version})
+    package = "deepspeed"
 
 
 class DeepSpeedToolkit(Rule):
@@ -47,10 +41,10 @@ class DeepSpeedToolkit(Rule):
     requires = frozenset({"DSP900"})
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable | Unknown:
-        cuda = machine.torch_cuda(ctx.facts, ctx.matrix)
+        cuda = facts_view.torch_cuda(ctx.facts, ctx.matrix)
         if cuda is None:
             return NotApplicable("torch is not a CUDA build: DeepSpeed uses its CPU accelerator")
-        nvcc = machine.build_nvcc(ctx.facts)
+        nvcc = facts_view.build_nvcc(ctx.facts)
         if nvcc:
             return Pass(f"nvcc {nvcc} is there to build DeepSpeed's CUDA ops")
         if ctx.facts.toolkit.status == Status.UNKNOWN:
@@ -74,7 +68,7 @@ class DeepSpeedCudaAgreement(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | Unknown:
         dist, ds = _dist(ctx), ctx.matrix.deepspeed
-        cuda, nvcc = machine.torch_cuda(ctx.facts, ctx.matrix), machine.build_nvcc(ctx.facts)
+        cuda, nvcc = facts_view.torch_cuda(ctx.facts, ctx.matrix), facts_view.build_nvcc(ctx.facts)
         if cuda is None or nvcc is None:
             return Unknown("torch's CUDA or the toolkit's nvcc is not known")
         skip = ctx.facts.env.get(ds.skip_check_env) == "1"
@@ -94,7 +88,7 @@ class DeepSpeedCudaAgreement(Rule):
             evidence,
             fixes=(Fix(f"Build with a CUDA {Version(cuda).major}.{Version(cuda).minor} toolkit",
                        (f"export CUDA_HOME=/usr/local/cuda-{Version(cuda).major}.{Version(cuda).minor}",), DOCS),
-                   Fix(f"Or accept the mismatch at your own risk", (f"export {ds.skip_check_env}=1",))),
+                   Fix("Or accept the mismatch at your own risk", (f"export {ds.skip_check_env}=1",))),
         )
 
 
@@ -137,7 +131,7 @@ class DeepSpeedNinja(Rule):
     requires = frozenset({"DSP900"})
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
-        ninja = machine.installed(ctx.facts, "ninja")
+        ninja = ctx.facts.distribution("ninja")
         if ninja is not None:
             return Pass(f"ninja {ninja.version}".rstrip())
         if any(v.package == "deepspeed" and v.requirement.startswith("ninja") for v in ctx.facts.python.violations):

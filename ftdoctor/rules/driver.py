@@ -6,8 +6,8 @@ from __future__ import annotations
 from ftdoctor.facts.model import Status
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule, Unknown
-from ftdoctor.rules.facts_view import physical_gpus, torch_build, visible_gpus
-from ftdoctor.rules.torch_choice import choose, driver_floor, driver_full, driver_runs, install_fix, machine_needs
+from ftdoctor.rules.facts_view import not_a_cuda_build, physical_gpus, torch_build, visible_gpus
+from ftdoctor.rules.torch_choice import driver_floor, driver_full, driver_runs, machine_needs, torch_install_fix
 
 DRIVER_DOCS = "https://docs.nvidia.com/deploy/cuda-compatibility/"
 WSL_DOCS = "https://docs.nvidia.com/cuda/wsl-user-guide/"
@@ -234,8 +234,8 @@ class DriverRunsTorchCuda(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | Info | NotApplicable | Unknown:
         build = torch_build(ctx.facts, ctx.matrix)
-        if build is None or not build.cuda:
-            return NotApplicable("torch is not a CUDA build" if build else "torch is not installed")
+        if why := not_a_cuda_build(build):
+            return NotApplicable(why)
         needs = machine_needs(ctx.facts, ctx.matrix)
         floor = driver_floor(ctx.matrix, build.cuda, needs.windows)
         d = ctx.facts.driver
@@ -265,9 +265,9 @@ def _driver_text(ctx: Context) -> str:
 def _too_old(ctx: Context, build, needs, floor, evidence: dict) -> Fail:
     major = build.cuda.split(".")[0]
     fixes = []
-    choice = choose(ctx.matrix, needs, near=build.version)
-    if choice is not None:
-        fixes.append(install_fix(ctx, choice, "Install a torch build this driver runs"))
+    fix = torch_install_fix(ctx, "Install a torch build this driver runs")
+    if fix is not None:
+        fixes.append(fix)
     if floor is not None:
         fixes.append(Fix(f"Or upgrade the NVIDIA driver to {floor} or newer (the CUDA {major}.x floor)", (), DRIVER_DOCS))
     return Fail(

@@ -5,10 +5,11 @@ not tell, so every accessor answers None ("cannot tell") rather than guessing.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from packaging.version import InvalidVersion, Version
 
-from ftdoctor.facts.model import Facts, Gpu, Status
+from ftdoctor.facts.model import Distribution, Facts, Gpu, Status
 from ftdoctor.matrix.model import TorchRelease, cc_tuple
 
 CC = tuple[int, int]
@@ -37,9 +38,35 @@ def python_version(facts: Facts) -> Version | None:
     return parse_version(facts.python.version) if facts.python.status == Status.OK else None
 
 
+def python_series(facts: Facts) -> str | None:
+    """'3.11': the interpreter's minor series as wheel tags and matrix rows name it (whatever the probe status)."""
+    parsed = parse_version(facts.python.version)
+    return f"{parsed.major}.{parsed.minor}" if parsed else None
+
+
 def installed(facts: Facts, name: str) -> str | None:
     dist = facts.distribution(name)
     return dist.version if dist else None
+
+
+def wheel_name(dist: Distribution) -> str | None:
+    """The file name a distribution was installed from, when pip recorded a URL or file (direct_url.json)."""
+    if not dist.direct_url:
+        return None
+    tail = unquote(dist.direct_url.rstrip("/").rsplit("/", 1)[-1])
+    return tail if tail.endswith(".whl") else None
+
+
+def build_nvcc(facts: Facts) -> str | None:
+    """The nvcc release an extension build would use: the toolkit under torch's CUDA_HOME, else the one resolved
+    from CUDA_HOME/CUDA_PATH/PATH."""
+    tk = facts.toolkit
+    home = facts.torch.cuda_home or tk.cuda_home.value
+    if home:
+        for install in tk.installs:
+            if install.path.rstrip("/") == home.rstrip("/") and install.version:
+                return install.version
+    return tk.nvcc_version
 
 
 def windows_driver(facts: Facts) -> bool:
@@ -60,6 +87,11 @@ class GpuView:
     def label(self) -> str:
         arch = cc_text(self.cc) if self.cc else "sm_?"
         return f"GPU {self.index} ({self.name}, {arch})"
+
+    @property
+    def capability(self) -> str | None:
+        """'8.6', as matrix rows write compute capabilities; None when unknown."""
+        return f"{self.cc[0]}.{self.cc[1]}" if self.cc else None
 
 
 def gpu_groups(gpus: list[GpuView]) -> list[list[GpuView]]:
@@ -141,6 +173,13 @@ class TorchBuild:
         return f"torch {self.version} ({build})"
 
 
+def not_a_cuda_build(build: TorchBuild | None) -> str | None:
+    """Why a rule about torch's CUDA has nothing to judge (no torch, or a build without CUDA); None when it has."""
+    if build is None:
+        return "torch is not installed"
+    return None if build.cuda else "torch is not a CUDA build"
+
+
 def torch_build(facts: Facts, matrix) -> TorchBuild | None:
     t = facts.torch
     dist = facts.distribution("torch")
@@ -148,19 +187,46 @@ def torch_build(facts: Facts, matrix) -> TorchBuild | None:
     if not version:
         return None
     imported = t.status == Status.OK
-    cuda, hip = (t.cuda, t.hip) if imported else _from_metadata(version, t.cuda, t.hip, dist)
     release = matrix.torch.release_for(version)
+    cuda, hip = (t.cuda, t.hip) if imported else _from_metadata(version, t.cuda, t.hip, dist, release)
     build = TorchBuild(version, cuda, hip, imported, release=release)
     return _with_archs(build, t.arch_list if imported else (), matrix)
 
 
-def _from_metadata(version: str, cuda: str | None, hip: str | None, dist) -> tuple[str | None, str | None]:
+def _from_metadata(version: str, cuda: str | None, hip: str | None, dist, release) -> tuple[str | None, str | None]:
+    """torch's CUDA without importing it: the local label, else the nvidia-*/cuda-toolkit pins of its metadata,
+    else (a label-less index wheel whose requirements were not recorded) the matrix's default for that release."""
     from ftdoctor.probes.torch_probe import cuda_from_metadata
 
     label = version.partition("+")[2]
     if label.startswith("rocm"):
         return None, hip or label.removeprefix("rocm")
-    return cuda or (cuda_from_metadata(dist) if dist else None), hip
+    found = cuda or (cuda_from_metadata(dist) if dist else None)
+    if found or label or release is None or release.default_cuda == "cpu":
+        return found, hip
+    return release.default_cuda, hip
+
+
+def torch_cuda(facts: Facts, matrix) -> str | None:
+    """torch.version.cuda, imported or from metadata (see `torch_build`); None for a CPU build or no torch."""
+    build = torch_build(facts, matrix)
+    return build.cuda if build else None
+
+
+def torch_cxx11_abi(facts: Facts, matrix) -> bool | None:
+    """torch._C._GLIBCXX_USE_CXX11_ABI: from the probe, else from the matrix row of that wheel."""
+    if facts.torch.cxx11_abi is not None:
+        return facts.torch.cxx11_abi
+    version = facts.torch.version
+    release = matrix.torch.release_for(version) if version else None
+    if release is None:
+        return None
+    label = version.partition("+")[2]
+    if label.startswith("cu"):
+        variant = release.variant(f"{label[2:-1]}.{label[-1]}")
+        if variant is not None and variant.cxx11_abi is not None:
+            return variant.cxx11_abi
+    return release.cxx11_abi
 
 
 def _ccs(arch_list: tuple[str, ...], prefix: str) -> tuple[CC, ...]:

@@ -13,7 +13,7 @@ from packaging.version import Version
 
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.matrix.compat import cubin_runs
-from ftdoctor.rules import machine
+from ftdoctor.rules import facts_view
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule, Unknown
 
 FAMILY = "flash_attn"
@@ -22,7 +22,7 @@ FA2, FA3 = "flash-attn", "flash-attn-3"
 
 
 def _installed(ctx: Context):
-    return machine.installed(ctx.facts, FA2) or machine.installed(ctx.facts, FA3)
+    return ctx.facts.distribution(FA2) or ctx.facts.distribution(FA3)
 
 
 class FlashAttnInstalled(Rule):
@@ -36,7 +36,7 @@ class FlashAttnInstalled(Rule):
         dist = _installed(ctx)
         if dist is None:
             return NotApplicable("flash-attn is not installed")
-        origin = machine.wheel_name(dist) or "the package index (sdist: a downloaded prebuilt wheel or a local build)"
+        origin = facts_view.wheel_name(dist) or "the package index (sdist: a downloaded prebuilt wheel or a local build)"
         return Pass(f"{dist.name} {dist.version} installed from {origin}", {"version": dist.version, "from": origin})
 
 
@@ -50,29 +50,29 @@ class FlashAttnGpu(Rule):
     def check(self, ctx: Context) -> Pass | Fail | Unknown:
         dist = _installed(ctx)
         rows = ctx.matrix.flash_attn.gpu
-        gpus = machine.gpu_ccs(ctx.facts, ctx.matrix)
+        gpus = facts_view.physical_gpus(ctx.facts, ctx.matrix)
         if not gpus:
             return Fail(
                 f"{dist.name} {dist.version} is installed but this machine has no NVIDIA GPU: it cannot run here",
                 {"gpus": 0}, severity=Severity.WARNING,
             )
-        unknown = [g.name for g in gpus if g.cc is None]
+        unknown = [g.name for g in gpus if g.capability is None]
         if unknown:
             return Unknown(f"compute capability of {', '.join(unknown)} is not known", {"gpus": unknown})
         if dist.name == FA3:
-            bad = [g for g in gpus if g.cc not in rows.fa3_ccs]
+            bad = [g for g in gpus if g.capability not in rows.fa3_ccs]
             need = "a Hopper GPU (compute capability 9.0)"
         else:
-            bad = [g for g in gpus if Version(g.cc) < Version(rows.fa2_min_cc)]
+            bad = [g for g in gpus if Version(g.capability) < Version(rows.fa2_min_cc)]
             need = f"compute capability {rows.fa2_min_cc} or newer (Ampere, Ada, Hopper, Blackwell)"
         if not bad:
-            return Pass(f"{dist.name} runs on {', '.join(f'{g.name} (sm {g.cc})' for g in gpus)}")
-        names = ", ".join(f"{g.name} (compute capability {g.cc})" for g in bad)
+            return Pass(f"{dist.name} runs on {', '.join(f'{g.name} (sm {g.capability})' for g in gpus)}")
+        names = ", ".join(f"{g.name} (compute capability {g.capability})" for g in bad)
         return Fail(
             f"{dist.name} {dist.version} needs {need}; {names} cannot run it: attn_implementation='flash_attention_2' fails",
-            {"gpus": [g.name for g in bad], "compute_capabilities": [g.cc for g in bad]},
+            {"gpus": [g.name for g in bad], "compute_capabilities": [g.capability for g in bad]},
             fixes=(Fix("Use PyTorch's built-in attention instead and remove flash-attn from this environment",
-                       (f"# in the training config: attn_implementation=\"sdpa\"", ctx.pip("uninstall", "-y", dist.name)),
+                       ("# in the training config: attn_implementation=\"sdpa\"", ctx.pip("uninstall", "-y", dist.name)),
                        DOCS),),
         )
 
@@ -80,9 +80,9 @@ class FlashAttnGpu(Rule):
 def _torch_key(ctx: Context):
     """(torch version, torch CUDA, ABI, Python) of the installed torch, or a reason why one is unknown."""
     t = ctx.facts.torch
-    cuda = machine.torch_cuda(ctx.facts, ctx.matrix)
-    abi = machine.torch_cxx11_abi(ctx.facts, ctx.matrix)
-    python = machine.python_version(ctx.facts)
+    cuda = facts_view.torch_cuda(ctx.facts, ctx.matrix)
+    abi = facts_view.torch_cxx11_abi(ctx.facts, ctx.matrix)
+    python = facts_view.python_series(ctx.facts)
     if not t.version:
         return None, "torch is not installed"
     if cuda is None:
@@ -100,10 +100,10 @@ class FlashAttnWheelKey(Rule):
     requires = frozenset({"FLA700"})
 
     def check(self, ctx: Context) -> Pass | Fail | Info | NotApplicable | Unknown:
-        dist = machine.installed(ctx.facts, FA2)
+        dist = ctx.facts.distribution(FA2)
         if dist is None:
             return NotApplicable("only FlashAttention 2 wheels carry a torch key")
-        name = machine.wheel_name(dist)
+        name = facts_view.wheel_name(dist)
         if name is None or "+" not in name:
             return Info("flash-attn came from the package index (its sdist fetched a wheel or compiled locally): "
                         "the wheel it used is not recorded, FLA703 says what fits this torch")
@@ -155,7 +155,7 @@ class FlashAttnBuildable(Rule):
     requires = frozenset({"FLA700"})
 
     def check(self, ctx: Context) -> Pass | Fail | Info | NotApplicable | Unknown:
-        dist = machine.installed(ctx.facts, FA2)
+        dist = ctx.facts.distribution(FA2)
         if dist is None:
             return NotApplicable("FlashAttention 3 is always built from source")
         key, why = _torch_key(ctx)
@@ -199,20 +199,20 @@ class FlashAttnWheelArchs(Rule):
     requires = frozenset({"FLA700", "FLA701"})
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable | Unknown:
-        dist = machine.installed(ctx.facts, FA2)
-        name = machine.wheel_name(dist) if dist else None
+        dist = ctx.facts.distribution(FA2)
+        name = facts_view.wheel_name(dist) if dist else None
         if name is None or "+" not in name:
             return NotApplicable("not installed from a recorded prebuilt wheel")
         build = _build_of(ctx, dist.version, name)
         if build is None:
             return Unknown(f"{name} is not among the prebuilt wheels in ftdoctor's matrix")
-        gpus = machine.gpu_ccs(ctx.facts, ctx.matrix)
-        bad = [g for g in gpus if g.cc and not cubin_runs(build.archs, g.cc)]
+        gpus = facts_view.physical_gpus(ctx.facts, ctx.matrix)
+        bad = [g for g in gpus if g.capability and not cubin_runs(build.archs, g.capability)]
         if not bad:
             return Pass(f"{name} carries sm {', '.join(build.archs)}: enough for these GPUs")
         return Fail(
             f"{name} was compiled by nvcc {build.nvcc} for sm {', '.join(build.archs)} only (no PTX): "
-            f"{', '.join(f'{g.name} (sm {g.cc})' for g in bad)} fails with `no kernel image is available`",
+            f"{', '.join(f'{g.name} (sm {g.capability})' for g in bad)} fails with `no kernel image is available`",
             {"wheel_archs": list(build.archs), "gpus": [g.name for g in bad]},
             fixes=(Fix("Use a flash-attn release whose wheels target this GPU (2.8.0 or newer carries sm_100 and sm_120)",
                        ("ftdoctor lock --target auto --with flash-attn --explain",)),),

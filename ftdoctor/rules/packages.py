@@ -11,7 +11,7 @@ from ftdoctor.findings import Fix, Severity
 from ftdoctor.matrix.hf_stack import StackBound
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
 from ftdoctor.rules.facts_view import installed, python_version, release_of, torch_build
-from ftdoctor.rules.torch_choice import choose, install_fix, machine_needs
+from ftdoctor.rules.torch_choice import torch_install_fix
 
 # The fine-tuning stack: a broken requirement among these is an error, elsewhere a warning.
 STACK = frozenset({
@@ -53,11 +53,9 @@ def _violation_fixes(ctx: Context, violations: list[RequirementViolation]) -> tu
     if others:
         fixes.append(Fix("Install versions that satisfy these requirements", (ctx.pip("install", *[f'"{o}"' for o in others]),)))
     if torch_reqs:
-        build = torch_build(ctx.facts, ctx.matrix)
         spec = ",".join(str(r.specifier) for r in torch_reqs if r.specifier)
-        choice = choose(ctx.matrix, machine_needs(ctx.facts, ctx.matrix), torch_spec=spec, near=build.version if build else None)
-        if choice:
-            fixes.append(install_fix(ctx, choice, f"Install torch {spec or ''} for this machine"))
+        if fix := torch_install_fix(ctx, f"Install torch {spec or ''} for this machine", torch_spec=spec):
+            fixes.append(fix)
     capped = sorted({v.package for v in violations if v.installed and _target(v) and _is_capped(_target(v))})
     if capped:
         fixes.append(Fix("Or upgrade the packages whose upper caps are violated", (ctx.pip("install", "--upgrade", *capped),)))
@@ -148,9 +146,8 @@ class TransformersTorchFloor(Rule):
 
 def _floor_fixes(ctx: Context, build, row, package: str) -> tuple[Fix, ...]:
     fixes = []
-    choice = choose(ctx.matrix, machine_needs(ctx.facts, ctx.matrix), torch_spec=row.spec, near=build.version)
-    if choice:
-        fixes.append(install_fix(ctx, choice, f"Install torch {row.spec} for this machine"))
+    if fix := torch_install_fix(ctx, f"Install torch {row.spec} for this machine", torch_spec=row.spec):
+        fixes.append(fix)
     if row.lowest:
         fixes.append(Fix(f"Or keep this torch and use an older {package}", (ctx.pip("install", f'"{package}<{row.lowest}"'),)))
     return tuple(fixes)
@@ -185,7 +182,7 @@ class TrainerAccelerate(Rule):
         return Fail(
             f"transformers {tv}'s Trainer needs accelerate {row.spec}, but "
             + (f"accelerate {have} is installed" if have else "accelerate is not installed")
-            + f": TrainingArguments and every TRL config raise ImportError",
+            + ": TrainingArguments and every TRL config raise ImportError",
             {"transformers": tv, "accelerate": have, "bound": row.spec, "row": row.source},
             fixes=(Fix("Install accelerate", (ctx.pip("install", f'"accelerate{row.spec}"'),)),),
         )
@@ -256,10 +253,8 @@ class PythonFloors(Rule):
         if pins:
             fixes.append(Fix("Install versions that support this Python", (ctx.pip("install", *pins),)))
         if any(name == "torch" for name, _, _ in broken):
-            build = torch_build(ctx.facts, ctx.matrix)
-            choice = choose(ctx.matrix, machine_needs(ctx.facts, ctx.matrix), near=build.version if build else None)
-            if choice:
-                fixes.append(install_fix(ctx, choice, "Install a torch build for this Python"))
+            if fix := torch_install_fix(ctx, "Install a torch build for this Python"):
+                fixes.append(fix)
         fixes.append(Fix(f"Or create the environment with a newer Python ({broken[0][2].spec})"))
         return tuple(fixes)
 

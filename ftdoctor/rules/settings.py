@@ -44,7 +44,10 @@ class Settings:
         return None
 
     def merged(self, *, select: list[str] | None, ignore: list[str] | None, fail_on: str | None) -> Settings:
-        """Command-line options on top of the file: they add to ignore and replace select."""
+        """Command-line options on top of the file: they add to ignore and replace select. A prefix that names
+        no rule is refused: `--select DRV1O0` would otherwise judge nothing and pass."""
+        _check_prefixes("--select", select or ())
+        _check_prefixes("--ignore", ignore or ())
         more = {p: "--ignore on the command line" for p in (ignore or [])}
         return Settings(
             select=tuple(select) if select else self.select,
@@ -52,6 +55,20 @@ class Settings:
             fail_on=fail_on or self.fail_on,
             source=self.source,
         )
+
+
+def _check_prefixes(option: str, prefixes) -> None:
+    if not prefixes:
+        return
+    from ftdoctor.rules import all_codes
+
+    codes = all_codes()
+    unknown = [p for p in prefixes if not any(code.startswith(p) for code in codes)]
+    if unknown:
+        from ftdoctor.errors import UsageError
+
+        raise UsageError(f"{unknown[0]} is not a rule code or the start of one", where=option,
+                         hint="`ftdoctor check --list-rules` and `ftdoctor train --list-rules` list them")
 
 
 def find_pyproject(start: Path) -> Path | None:

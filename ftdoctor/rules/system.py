@@ -13,7 +13,7 @@ from ftdoctor.findings import Fix, Severity
 from ftdoctor.matrix.platforms import WheelNeeds
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
 from ftdoctor.rules.facts_view import parse_version, torch_build
-from ftdoctor.rules.torch_choice import choose, install_fix, machine_needs
+from ftdoctor.rules.torch_choice import torch_install_fix
 
 # A CUDA library torch loads -> the stem of the pip wheel that ships it (`-cu12`, `-cu13` or no suffix follows).
 CUDA_LIBRARY_WHEELS = {
@@ -141,10 +141,8 @@ def _torch_floor(ctx: Context) -> list:
 def _glibc_fixes(ctx: Context, glibc: Version, too_new) -> tuple[Fix, ...]:
     fixes = []
     if any(name.startswith("torch ") for name, _ in too_new):
-        build = torch_build(ctx.facts, ctx.matrix)
-        choice = choose(ctx.matrix, machine_needs(ctx.facts, ctx.matrix), near=build.version if build else None)
-        if choice:
-            fixes.append(install_fix(ctx, choice, f"Install the newest torch build for glibc {glibc}"))
+        if fix := torch_install_fix(ctx, f"Install the newest torch build for glibc {glibc}"):
+            fixes.append(fix)
     fixes.append(Fix("Or run on a newer system: a container with a recent distribution (glibc ≥ "
                      f"{max(n.glibc for _, n in too_new)}) keeps the host as it is"))
     return tuple(fixes)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from ftdoctor.facts.model import Facts, Status
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.matrix.compat import kernel_for
 from ftdoctor.matrix.model import cc_tuple
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule, Unknown
-from ftdoctor.rules.facts_view import installed, parse_version, torch_build, visible_gpus
-from ftdoctor.rules.torch_choice import kernel_for
+from ftdoctor.rules.facts_view import installed, not_a_cuda_build, parse_version, torch_build, visible_gpus
 
 TOOLKIT_DOCS = "https://docs.nvidia.com/cuda/cuda-installation-guide-linux/"
 # Environment variables that ask for a CUDA compilation at install or first use.
@@ -88,8 +88,8 @@ class ToolkitMatchesTorch(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | Info | NotApplicable | Unknown:
         build = torch_build(ctx.facts, ctx.matrix)
-        if build is None or not build.cuda:
-            return NotApplicable("torch is not a CUDA build" if build else "torch is not installed")
+        if why := not_a_cuda_build(build):
+            return NotApplicable(why)
         if ctx.facts.toolkit.status == Status.UNKNOWN:
             return Unknown(ctx.facts.toolkit.reason or "the CUDA toolkit was not probed")
         tk = build_toolkit(ctx.facts)

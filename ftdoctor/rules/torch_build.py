@@ -8,8 +8,8 @@ import re
 from ftdoctor.facts.model import Status
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
-from ftdoctor.rules.facts_view import physical_gpus, torch_build, visible_gpus
-from ftdoctor.rules.torch_choice import TORCH_INDEX, choose, install_fix, machine_needs
+from ftdoctor.rules.facts_view import not_a_cuda_build, physical_gpus, torch_build, visible_gpus
+from ftdoctor.rules.torch_choice import TORCH_INDEX, Choice, install_command, torch_install_fix
 
 # What a failed `import torch` said -> what it means, and which fix applies: "system" (the cause is outside the
 # environment; another rule says what to change), "numpy", or "reinstall". The first matching pattern wins.
@@ -41,12 +41,11 @@ class TorchInstalled(Rule):
             return Pass(f"{build.label}, {how}", {"version": build.version, "cuda": build.cuda, "hip": build.hip})
         if ctx.facts.python.status != Status.OK and ctx.facts.torch.status != Status.ABSENT:
             return Unknown(f"the installed packages are unknown: {ctx.facts.python.reason}")
-        needs = machine_needs(ctx.facts, ctx.matrix)
-        choice = choose(ctx.matrix, needs)
+        fix = torch_install_fix(ctx, "Install the torch build this machine runs")
         return Fail(
             f"torch is not installed in {ctx.python}: nothing here can fine-tune a model",
             {"python": ctx.python},
-            fixes=(install_fix(ctx, choice, "Install the torch build this machine runs"),) if choice else (),
+            fixes=(fix,) if fix else (),
         )
 
 
@@ -105,12 +104,15 @@ def _meaning(t) -> tuple[str, str]:
 
 def _reinstall_fix(ctx: Context, build) -> Fix:
     base, _, suffix = build.version.partition("+")
-    if not suffix and build.cuda and build.release and (variant := build.release.variant(build.cuda)):
-        suffix = variant.suffix  # the default wheel of the package index carries no label
-    pin = f"torch=={base}+{suffix}" if suffix else f"torch=={base}"
-    index = ("--index-url", f"{TORCH_INDEX}/{suffix}") if suffix else ()
-    return Fix(f"Reinstall torch {base} and the libraries it pins",
-               (ctx.pip("install", "--force-reinstall", pin, *index),))
+    variant = build.release.variant(build.cuda) if build.release else None
+    if variant is not None and (not suffix or suffix == variant.suffix):
+        # the same build, named as every torch fix names one (the default index wheel carries no label)
+        command = install_command(ctx, Choice(base, variant, build.release), reinstall=True)
+    else:
+        pin = f"torch=={base}+{suffix}" if suffix else f"torch=={base}"
+        index = ("--index-url", f"{TORCH_INDEX}/{suffix}") if suffix else ()
+        command = ctx.pip("install", "--force-reinstall", pin, *index)
+    return Fix(f"Reinstall torch {base} and the libraries it pins", (command,))
 
 
 def _has_nvidia_gpu(ctx: Context) -> bool:
@@ -134,11 +136,11 @@ class TorchBuildUsesGpu(Rule):
         if build.cuda:
             return Pass(f"{build.label} on a machine with an NVIDIA GPU")
         kind = "a ROCm (AMD) build" if build.hip else "a CPU-only build"
-        choice = choose(ctx.matrix, machine_needs(ctx.facts, ctx.matrix), near=build.version)
+        fix = torch_install_fix(ctx, "Install a CUDA build of torch this driver and GPU run")
         return Fail(
             f"{build.label} is {kind}: it cannot use this machine's NVIDIA GPU(s); training would run on the CPU",
             {"torch": build.version, "gpus": [g.label for g in physical_gpus(ctx.facts, ctx.matrix)]},
-            fixes=(install_fix(ctx, choice, "Install a CUDA build of torch this driver and GPU run"),) if choice else (),
+            fixes=(fix,) if fix else (),
         )
 
 
@@ -156,19 +158,18 @@ class CudaTorchWithoutGpu(Rule):
 
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable | Unknown:
         build = torch_build(ctx.facts, ctx.matrix)
-        if build is None or not build.cuda:
-            return NotApplicable("torch is not a CUDA build" if build else "torch is not installed")
+        if why := not_a_cuda_build(build):
+            return NotApplicable(why)
         if _has_nvidia_gpu(ctx) or ctx.facts.driver.driver_version.value:
             return Pass(f"{build.label} on a machine with an NVIDIA GPU")
         if ctx.facts.driver.pci_status != Status.OK and ctx.facts.driver.nvml.status == Status.UNKNOWN:
             return Unknown("whether this machine has an NVIDIA GPU could not be read")
-        needs = machine_needs(ctx.facts, ctx.matrix)
-        choice = choose(ctx.matrix, needs, near=build.version)
+        fix = torch_install_fix(ctx, "Optional: the smaller CPU-only build")
         return Fail(
             f"{build.label} is a CUDA build, but this machine has no NVIDIA GPU: training runs on the CPU, "
             "torch.cuda.is_available() is False and any .to('cuda') or device_map='cuda' fails",
             {"torch": build.version, "driver": "none", "pci_devices": 0},
-            fixes=(install_fix(ctx, choice, "Optional: the smaller CPU-only build"),) if choice else (),
+            fixes=(fix,) if fix else (),
         )
 
 

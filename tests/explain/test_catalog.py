@@ -81,3 +81,14 @@ def test_duplicate_ids_are_refused(tmp_path):
 def test_the_package_ships_the_data():
     files = sorted(p.name for p in (data_dir() / "signatures").glob("*.toml"))
     assert files and (data_dir() / "categories.toml").is_file() and (data_dir() / "explain.schema.json").is_file()
+
+
+def test_version_bounds_live_in_the_matrix_not_in_the_catalog():
+    """Lookup tables map log values to wording; a version floor (first nvcc per architecture, first transformers
+    per model type) is a matrix row with its source, read through ftdoctor.matrix."""
+    import re
+
+    for name, rows in load_catalog().tables.items():
+        for row in rows:
+            versions = {k: v for k, v in row.vars.items() if re.fullmatch(r"\d+(\.\d+)+", v)}
+            assert not versions, (name, row.key, versions)

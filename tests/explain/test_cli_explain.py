@@ -76,7 +76,7 @@ def test_standard_input(cli):
         ((".",), "is a directory"),
         ((), "give a LOG file"),
         (("x.log", "--cmd", "true"), "not both"),
-        (("--cmd", "true", "--timeout", "0"), "--timeout must be a positive"),
+        (("--cmd", "true", "--timeout", "0"), "--timeout: 0 is not a positive number of seconds"),
         (("x.log", "--facts", "/no/facts.json"), "no such file"),
     ],
 )
@@ -128,11 +128,11 @@ def test_facts_that_contradict_the_log_lower_the_confidence(cli, tmp_path, snaps
 
 def test_live_facts_are_probed_quickly_by_default(cli, tmp_path):
     log = tmp_path / "train.log"
-    log.write_text("AssertionError: Torch not compiled with CUDA enabled\n")
+    log.write_text("RuntimeError: FlashAttention only supports Ampere GPUs or newer.\n")
     body = json.loads(cli("explain", str(log), "--json").stdout)
     assert body["data"]["facts"]["source"] == "live" and not body["data"]["facts"]["torch_imported"]
     commands = [c for fix in body["data"]["diagnoses"][0]["fixes"] for c in fix["commands"]]
-    assert f"{sys.executable} -m pip install uv" in commands  # this machine's interpreter, not a generic "python"
+    assert f"{sys.executable} -m pip uninstall -y flash-attn" in commands  # this interpreter, not a generic "python"
 
 
 def test_cmd_runs_the_command_and_explains_its_output(cli, tmp_path):
@@ -158,3 +158,34 @@ def test_help_lists_the_exit_codes(cli):
     result = cli("explain", "--help")
     assert result.returncode == 0 and "1  no known cause in the log" in result.stdout
     assert "explain" in cli("--help").stdout
+
+
+def test_ci_formats_carry_the_diagnoses_with_the_logs_lines(cli, tmp_path):
+    """--format junit/github/sarif/markdown render the diagnoses as check's findings are rendered; the exit code
+    stays explain's (0: a cause was found)."""
+    from pathlib import Path
+    from xml.etree import ElementTree
+
+    schemas = Path(__file__).parents[1] / "schemas"
+    log = tmp_path / "train.log"
+    log.write_text("step 1\nstep 2\n" + FA_ABI)
+    runs = {fmt: cli("explain", str(log), "--no-facts", "--format", fmt) for fmt in ("github", "junit", "sarif", "markdown")}
+    assert {fmt: r.returncode for fmt, r in runs.items()} == dict.fromkeys(runs, 0)
+    assert runs["github"].stdout.startswith(f"::error file={log},line=3,title=ftdoctor EXP")
+    suite = ElementTree.fromstring(runs["junit"].stdout).find("testsuite")
+    assert suite.get("name") == "ftdoctor explain" and suite.get("failures") == "1"
+    sarif = json.loads(runs["sarif"].stdout)
+    jsonschema.validate(sarif, json.loads((schemas / "sarif-schema-2.1.0.json").read_text()))
+    (result,) = sarif["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    assert sarif["runs"][0]["invocations"][0]["exitCode"] == 0
+    assert "flash_attn_2_cuda" in runs["markdown"].stdout and "## ftdoctor explain" in runs["markdown"].stdout
+
+
+def test_ci_format_of_a_log_without_a_known_cause(cli, tmp_path):
+    log = tmp_path / "quiet.log"
+    log.write_text("step 1 loss 2.0\nstep 2 loss 1.9\n")
+    summary = tmp_path / "summary.md"
+    run = cli("explain", str(log), "--no-facts", "--format", "github", "--step-summary", str(summary))
+    assert run.returncode == 1 and "::error" not in run.stdout
+    assert "No problems found." in summary.read_text()

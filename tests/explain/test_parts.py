@@ -1,13 +1,13 @@
-"""The small parts: templates, converters, guards, choosing a torch build from the matrix, facts checks."""
+"""The small parts: templates, converters, guards, the torch builds fixes name (the rules' choice), facts checks."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from ftdoctor.explain.checks import driver_older_than_torch_cuda, gpu_before_ampere, torch_has_cuda
-from ftdoctor.explain.context import (
-    driver_runs, facts_values, log_values, pick_for_cc, pick_for_driver, pick_for_driver_cuda, runs_on,
-)
+from ftdoctor.explain.context import facts_values, log_values
 from ftdoctor.explain.convert import (
     cc_from_arch, cc_from_major_minor, cuda_from_int, first_clause, first_version, guard_holds, human_bytes,
     ms_to_s, short_symbol,
@@ -17,7 +17,6 @@ from ftdoctor.facts.model import (
     DriverFacts, Facts, Gpu, PythonEnvFacts, Distribution, Resolved, Status, TorchFacts,
 )
 from ftdoctor.matrix import load_matrix
-from ftdoctor.matrix.model import TorchVariant
 
 
 def test_render_fills_drops_optional_segments_and_refuses_missing_values():
@@ -52,40 +51,61 @@ def test_version_guard_compares_versions_not_strings():
     assert not guard_holds("version_lt:a,b", {"a": "1.0"})
 
 
-def variant(cuda: str, archs: tuple[str, ...], ptx: tuple[str, ...] = ()) -> TorchVariant:
-    return TorchVariant(cuda=cuda, archs=archs, ptx=ptx, source="test")
+def fix_for(facts: Facts, code: str):
+    """The first fix `ftdoctor check` gives for a rule on these facts."""
+    from ftdoctor.rules import all_rules
+    from ftdoctor.rules.base import Context
+    from ftdoctor.rules.engine import judge
+
+    (finding,) = [f for f in judge(all_rules(), Context(facts=facts, matrix=load_matrix())) if f.code == code]
+    return finding.fixes[0]
 
 
-def test_runs_on_follows_the_cubin_and_ptx_rules():
-    built = variant("12.8", ("8.0", "8.6", "9.0"))
-    assert runs_on(built, "8.9")  # an 8.6 cubin runs on 8.9
-    assert not runs_on(built, "12.0") and not runs_on(built, "7.5")
-    assert runs_on(variant("12.8", ("9.0",), ptx=("9.0",)), "12.0")  # PTX JIT-compiles on newer GPUs
+def explained(text: str, facts: Facts | None):
+    from ftdoctor.explain import explain_text
+
+    result = explain_text(text, facts=facts)
+    assert result.found, text
+    return result.diagnoses[0]
 
 
-def test_driver_floors_at_the_boundary():
-    cuda = load_matrix().cuda
-    floor = cuda.major("12.4").min_driver_linux
-    assert driver_runs(cuda, variant("12.4", ("8.0",)), floor)
-    assert not driver_runs(cuda, variant("12.4", ("8.0",)), "525.60.12")
-    assert not driver_runs(cuda, variant("13.0", ("8.0",)), "570.0")
+def recorded(name: str) -> Facts:
+    from pathlib import Path
+
+    from ftdoctor.facts import serialize
+
+    return serialize.load(Path(__file__).parents[1] / "machines" / f"{name}.json")
 
 
-def test_picks_from_the_matrix():
+@pytest.mark.parametrize(("machine", "code", "log"), [
+    ("t4-driver525", "DRV103", "RuntimeError: The NVIDIA driver on your system is too old (found version 12000)."),
+    ("rtx5090-cu130-driver570", "DRV103", "RuntimeError: CUDA driver version is insufficient for CUDA runtime version"),
+    ("rtx5090-cu126", "ARC200", "RuntimeError: CUDA error: no kernel image is available for execution on the device"),
+    ("v100-cu130", "ARC200", "RuntimeError: CUDA error: no kernel image is available for execution on the device"),
+])
+def test_explain_gives_the_torch_fix_check_gives(machine, code, log):
+    """One answer from check, fix and explain: a log explained on a machine gets the rule's own torch command."""
+    facts = recorded(machine)
+    check_fix = fix_for(facts, code)
+    top = explained(log, facts)
+    assert top.fixes[0].commands == check_fix.commands
+    assert " -m pip install torch==" in check_fix.commands[0] and "--index-url https://download.pytorch.org/whl/cu" in check_fix.commands[0]
+    assert not any("uv" in c.split() for fix in top.fixes for c in fix.commands)
+
+
+def test_log_values_choose_builds_with_the_rules_choice():
     matrix = load_matrix()
-    release = matrix.torch.release_for("2.5.1+cu124")
-    assert pick_for_driver(matrix.cuda, release, "470.86").cuda.startswith("11.")
-    assert pick_for_driver(matrix.cuda, release, "550.54.14").cuda == "12.4"
-    for_5090 = pick_for_cc(matrix, "12.0", "550.54.14")
-    assert for_5090 is not None and runs_on(for_5090[1], "12.0") and for_5090[1].cuda.startswith("12.")
-    assert pick_for_cc(matrix, "2.1", None) is None  # nothing builds for a compute capability 2.1 GPU
-    release, picked, compat = pick_for_driver_cuda(matrix, "11.4")
-    assert picked.cuda.startswith("11.") and compat  # no build at or below 11.4: minor-version compatibility
-    release, picked, compat = pick_for_driver_cuda(matrix, "12.4")
-    assert picked.cuda.startswith("12.") and compat == (picked.cuda != "12.4")
-    release, picked, compat = pick_for_driver_cuda(matrix, "13.2")
-    assert picked.cuda.startswith("13.") and not compat
-    assert pick_for_driver_cuda(matrix, "9.0") is None
+    for_log = log_values({"arch": "sm_120"}, None, matrix)
+    assert for_log["arch_build"].startswith("torch ") and "+cu1" in for_log["arch_build"]
+    assert for_log["arch_install"].startswith("python -m pip install torch==")
+    assert for_log["arch_min_driver"]
+    assert log_values({"arch": "sm_21"}, None, matrix) == {}  # nothing builds for a compute capability 2.1 GPU
+    old = log_values({"driver_cuda_log": "11.4"}, None, matrix)
+    assert "+cu11" in old["log_driver_build"] and old["log_driver_compat_floor"]  # 11.4: minor-version compatibility
+    exact = log_values({"driver_cuda_log": "13.2"}, None, matrix)
+    assert "+cu13" in exact["log_driver_build"] and "log_driver_compat_floor" not in exact
+    assert "+cu124" in log_values({"toolkit_cuda": "12.4"}, None, matrix)["toolkit_build"]
+    assert log_values({"torch_cuda_log": "11.8"}, None, matrix)["torch_index_log"].endswith("/cu118")
 
 
 def gpu_facts(cc: str = "8.6", torch: str = "2.5.1+cu124", cuda: str | None = "12.4") -> Facts:
@@ -104,13 +124,9 @@ def test_facts_values_name_this_environment():
     assert values["torch_mm"] == "2.5" and values["torch_cuda_major"] == "12"
     assert values["torch_cxx11abi"] == "FALSE"  # the default 2.5 Linux wheel (from the matrix: torch not imported)
     assert values["versions"]["trl"] == "0.21.0"
-    assert values["backend_for_driver"].startswith("cu11")
+    assert "+cu11" in values["torch_build"] and values["torch_install"].startswith("/opt/env/bin/python -m pip install")
+    assert values["torch_reinstall"].startswith("/opt/env/bin/python -m pip install --force-reinstall torch==2.5.1+cu124")
     assert facts_values(None, load_matrix()) == {"python": "python", "pip": "python -m pip"}
-
-
-def test_log_values_choose_a_build_for_the_logs_gpu():
-    values = log_values({"arch": "sm_120"}, {}, load_matrix())
-    assert values["arch_backend"].startswith("cu1") and values["arch_min_driver"]
 
 
 def test_facts_checks_agree_or_doubt():

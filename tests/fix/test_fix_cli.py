@@ -44,7 +44,7 @@ def test_plan_from_a_snapshot(cli, broken_box):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "found " in out and "FLA702" in out and "BNB801" in out
-    assert "/opt/env/bin/python -m pip install --extra-index-url https://download.pytorch.org/whl/cu128 torch==2.11.0+cu128" in out
+    assert "/opt/env/bin/python -m pip install torch==2.11.0+cu128 --index-url https://download.pytorch.org/whl/cu128" in out
     assert "reinstall torch 2.11.0 -> 2.11.0+cu128" in out
     assert "[set] unset BNB_CUDA_VERSION" in out
     assert "flash-attn" in out and "[by hand] build flash-attn" in out  # torch 2.11 has no prebuilt flash-attn wheel
@@ -148,3 +148,17 @@ def test_cuda_home_is_set_only_to_a_toolkit_that_exists():
     has = Facts(python=bare.python, toolkit=ToolkitFacts(status=Status.OK, installs=(ToolkitInstall("/usr/local/cuda-12.8", "12.8.93", "/usr/local"),)))
     plan = make_plan(has, load_matrix(), [finding])
     assert [(s.kind, s.env) for s in plan.steps] == [("env", (("CUDA_HOME", "/usr/local/cuda-12.8"),))]
+
+
+def test_fix_installs_torch_as_check_and_explain_write_it(cli):
+    """One answer: on a recorded RTX 5090 with a cu126 torch, check (ARC200), fix and explain give one command."""
+    from pathlib import Path
+
+    machine = str(Path(__file__).parents[1] / "machines" / "rtx5090-cu126.json")
+    check = cli("check", "--facts", machine, "--json").json()
+    (arc,) = [f for f in check["data"]["findings"] if f["code"] == "ARC200"]
+    fix = cli("fix", "--facts", machine, "--json").json()
+    (torch_step,) = [s for s in fix["data"]["steps"] if s["kind"] == "pip"]
+    log = "RuntimeError: CUDA error: no kernel image is available for execution on the device\n"
+    explain = cli("explain", "-", "--facts", machine, "--json", stdin=log).json()
+    assert torch_step["command"] == arc["fixes"][0]["commands"][0] == explain["data"]["diagnoses"][0]["fixes"][0]["commands"][0]

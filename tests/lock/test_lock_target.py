@@ -46,7 +46,7 @@ def test_nonexistent_compute_capability():
     (dict(gpu="H100", driver="banana"), "is not a driver version"),
     (dict(gpu="H100", driver="12.4"), "is not an NVIDIA Linux driver version"),
     (dict(gpu="RTX 5090", driver="535.104.05"), "driver 535.104.05 cannot drive RTX 5090"),
-    (dict(cpu=True, python="three"), "is not a Python version"),
+    (dict(cpu=True, python="three"), "is not a Python 3 version"),
     (dict(cpu=True, python=None), "no Python version"),
     (dict(cpu=True, platform="win_amd64"), "not covered by ftdoctor's matrix"),
 ])

@@ -4,7 +4,8 @@ import pytest
 from packaging.version import Version
 from rule_kit import MATRIX
 
-from ftdoctor.rules.torch_choice import MachineNeeds, choose, driver_full, driver_runs, kernel_for
+from ftdoctor.matrix.compat import kernel_for
+from ftdoctor.rules.torch_choice import MachineNeeds, choose, driver_full, driver_runs
 
 
 def needs(ccs=((9, 0),), driver="580.95.05", cuda="13.0", python="3.11.9", glibc="2.35", windows=False):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from ftdoctor.facts.model import Facts
+from ftdoctor.facts import serialize
+from ftdoctor.facts.model import Distribution, Facts
 from ftdoctor.probes.gather import GatherOptions, gather
 from ftdoctor.probes.host import Host
 from ftdoctor.rules.settings import Settings
 from ftdoctor.tui.data import live
+from ftdoctor.trainer.rules import FAMILY_TITLES as PREFLIGHT_FAMILIES
+from ftdoctor.tui.data.runners import Origin
 from ftdoctor.tui.data.tasks import TaskFailed, run_tasks
 
 
@@ -40,7 +44,74 @@ def test_the_real_judge_and_the_seams_this_build_lacks():
     assert "DRV100" in [f.code for f in findings]
     assert runners.titles["driver"] == "NVIDIA driver"
     assert runners.run_step is not None and runners.probes == ()
-    assert (runners.verify, runners.preflight, runners.lockfile) == (None, None, None)
+    assert None not in (runners.preflight, runners.lockfile, runners.explain)
+    assert runners.verify is None  # smoke tests are wired once `check --verify` exists
+
+
+def recorded(name: str) -> tuple[Path, Facts]:
+    path = Path(__file__).parents[1] / "machines" / f"{name}.json"
+    return path, serialize.load(path)
+
+
+def test_the_lockfile_is_the_one_ftdoctor_lock_writes_for_the_snapshot(cli):
+    path, facts = recorded("a100-driver535-cu124")
+    lockfile = live.lockfile_runner(facts, Origin.snapshot(path, facts))
+    assert lockfile.ok and lockfile.name == "requirements.txt"
+    assert lockfile.command == "ftdoctor lock --facts a100-driver535-cu124.json --prefer proven -o requirements.txt"
+    assert lockfile.text == cli("lock", "--facts", str(path)).stdout  # word for word what the command prints
+
+
+def test_the_lockfile_locks_the_installed_extras_too():
+    path, facts = recorded("a100-driver535-cu124")
+    flash = Distribution("flash-attn", "2.7.4.post1")
+    facts = replace(facts, python=replace(facts.python, distributions=(*facts.python.distributions, flash)))
+    lockfile = live.lockfile_runner(facts, Origin.this_machine())
+    assert "--target auto --with flash-attn" in lockfile.command
+    assert "flash-attn" in lockfile.text
+
+
+def test_no_lock_fits_is_said_with_what_would():
+    path, facts = recorded("a100-driver535-cu124")
+    old = replace(facts, python=replace(facts.python, version="3.6.15"))
+    lockfile = live.lockfile_runner(old, Origin.snapshot(path, old))
+    assert not lockfile.ok and "nothing fits:" in lockfile.text and "another Python would work" in lockfile.text
+
+
+def test_preflight_is_check_configs_with_the_memory_estimate(cli):
+    path, facts = recorded("a100-driver535-cu124")
+    config = Path(__file__).parents[1] / "trainer" / "configs" / "alignment-handbook" / "recipes" / "constitutional-ai" / "sft" / "config_anthropic.yaml"
+    report = live.preflight_runner(Settings())(config, facts)
+    checked = cli("check", "--facts", str(path), "--config", str(config), "--json").json()
+    expected = [(f["code"], f["severity"]) for f in checked["data"]["findings"] if f["family"] in PREFLIGHT_FAMILIES]
+    assert [(f.code, f.severity.value) for f in report.findings] == expected
+    memory = next(n for n in report.notes if n.startswith("memory"))
+    assert "GiB" in memory and "at the peak" in memory
+    assert any(n.startswith("optimizer states: ") and "GiB" in n for n in report.details)  # the estimate's parts
+
+
+def test_the_fix_plan_is_ftdoctor_fixs_for_the_finding(cli):
+    from ftdoctor.tui.data import fixes
+
+    path, facts = recorded("rtx5090-cu126")
+    findings = live.judge_with(Settings())(facts)
+    (arc,) = [f for f in findings if f.code == "ARC200"]
+    plan = fixes.planner(preview=lambda p: [(s, s.changes) for s in p.runnable])(facts, findings, arc, arc.fixes[0])
+    fixed = cli("fix", "--facts", str(path), "--json").json()["data"]
+    assert [s.command for s in plan.steps] == [s["command"] for s in fixed["steps"] if s["kind"] != "manual"]
+    assert plan.title == "ftdoctor fix for ARC200"
+    assert "It will reinstall torch 2.7.1 -> 2.7.1+cu128." in plan.notes
+    assert all(isinstance(s.action, fixes.FixAction) for s in plan.steps)
+
+
+def test_a_downgrade_is_named_before_anything_runs():
+    from ftdoctor.fix.plan import Change
+    from ftdoctor.tui.data import fixes
+
+    path, facts = recorded("rtx5090-cu126")
+    findings = live.judge_with(Settings())(facts)
+    down = Change("torch", "2.7.1", "2.6.0+cu126", "downgrade")
+    plan = fixes.planner(preview=lambda p: [(s, (down,)) for s in p.runnable])(facts, findings, None, None)
+    assert plan.notes[0] == "WARNING: it will DOWNGRADE torch 2.7.1 -> 2.6.0+cu126."
 
 
 def test_ignored_rules_are_skipped_with_their_reason():

@@ -127,3 +127,67 @@ async def test_a_build_without_a_step_runner_says_so(tmp_path):
         await pilot.press("n", "x")
         assert app.screen is app.main
         assert any("Running fixes is not available here" in str(n.message) for n in app._notifications)
+
+
+async def test_the_plan_comes_from_the_fix_runner_with_every_finding(tmp_path):
+    """x asks the `fix_plan` runner (ftdoctor fix's planner, live) for the highlighted finding; F for every
+    problem. What it returns is what the confirmation shows and what runs."""
+    from dataclasses import replace
+
+    from ftdoctor.tui.data.runners import FixPlan, PlanStep
+
+    asked = []
+
+    def plan(given, findings, finding, fix):
+        asked.append((given.label, len(findings), finding.code if finding else None, fix.summary if fix else None))
+        return FixPlan("ftdoctor fix for TOR300", (PlanStep("echo planned", action="fix-step"),),
+                       ("WARNING: it will DOWNGRADE torch 2.7.1 -> 2.6.0+cu126.",))
+
+    ran = []
+
+    def run_step(step, on_output, should_stop):
+        from ftdoctor.tui.data.runners import StepResult
+
+        ran.append(step.action)
+        return StepResult(step.command, 0, 0.0)
+
+    live = replace(runners((marker_task(tmp_path / "m"),)), fix_plan=plan, run_step=run_step)
+    app = make_app(live, Origin.this_machine(), facts())
+    async with app.run_test(size=SIZE) as pilot:
+        await open_torch_fix(pilot, app)
+        shown = " ".join(plain(s) for s in app.screen.query(Static))
+        assert "WARNING: it will DOWNGRADE torch 2.7.1 -> 2.6.0+cu126." in shown and "$ echo planned" in shown
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, FixRunScreen) and app.screen.finished, what="the fix")
+        assert ran == ["fix-step"]  # the step went to the runner with the planner's action
+        await pilot.press("escape", "F")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the plan for every problem")
+        assert asked[0][1:] == (7, "TOR300", asked[0][3]) and asked[0][3]
+        assert asked[1][1:] == (7, None, None)
+
+
+async def test_a_planner_that_fails_or_plans_nothing_says_so_in_one_line(tmp_path):
+    from dataclasses import replace
+
+    from ftdoctor.errors import UsageError
+    from ftdoctor.tui.data.runners import FixPlan
+
+    def failing(*args):
+        raise UsageError("the machine has NVIDIA GPUs but no driver answered", where="this environment")
+
+    live = replace(runners((marker_task(tmp_path / "m"),)), fix_plan=failing)
+    app = make_app(live, Origin.this_machine(), facts())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: not app.main.state.probing and app.main.state.findings, what="the probe")
+        await pilot.press("n", "n", "x")
+        await wait_for(pilot, lambda: any("no driver answered" in str(n.message) for n in app._notifications),
+                       what="the error")
+        assert app.screen is app.main
+    nothing = replace(live, fix_plan=lambda *a: FixPlan("x", (), ("By hand (never run here): upgrade the driver",)))
+    app = make_app(nothing, Origin.this_machine(), facts())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: not app.main.state.probing and app.main.state.findings, what="the probe")
+        await pilot.press("n", "n", "x")
+        await wait_for(pilot, lambda: any("upgrade the driver" in str(n.message) for n in app._notifications),
+                       what="the advice")
+        assert app.screen is app.main

@@ -60,17 +60,19 @@ async def test_each_missing_feature_says_it_is_not_in_this_build():
 async def test_the_lockfile_is_shown_for_the_judged_facts_and_copied():
     seen = []
 
-    def lock(given):
-        seen.append(given.label)
-        return Lockfile("requirements-rtx5090-box.txt", "torch==2.7.1+cu128\ntransformers==4.57.1\n")
+    def lock(given, origin):
+        seen.append((given.label, origin.label))
+        return Lockfile("requirements-rtx5090-box.txt", "torch==2.7.1+cu128\ntransformers==4.57.1\n",
+                        "ftdoctor lock --facts box.json -o requirements-rtx5090-box.txt")
 
     app = app_with(lockfile=lock)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("l")
         await wait_for(pilot, lambda: app.screen.lockfile is not None, what="the lockfile")
-        assert seen == ["rtx5090-box"]
+        assert seen == [("rtx5090-box", "snapshot box.json (rtx5090-box)")]
         assert app.screen.query_one(TextArea).text.startswith("torch==2.7.1+cu128")
-        assert "requirements-rtx5090-box.txt" in message(app)
+        assert message(app).strip() == ("requirements-rtx5090-box.txt · c copies it; "
+                                        "`ftdoctor lock --facts box.json -o requirements-rtx5090-box.txt` writes it")
         await pilot.press("c")
         assert app.clipboard == "torch==2.7.1+cu128\ntransformers==4.57.1\n"
 
@@ -78,7 +80,7 @@ async def test_the_lockfile_is_shown_for_the_judged_facts_and_copied():
 async def test_a_runner_that_fails_is_one_line_on_the_screen():
     from ftdoctor.errors import InputFileError
 
-    def lock(given):
+    def lock(given, origin):
         raise InputFileError("no torch wheel fits driver 470", where="box.json", hint="upgrade the driver")
 
     app = app_with(lockfile=lock)
@@ -201,3 +203,26 @@ async def test_a_preflight_fix_line_is_copied_not_run(tmp_path):
         assert app.clipboard == "micro_batch_size: 1"
         await pilot.press("x")
         assert isinstance(app.screen, PreflightScreen)  # no fix runner here: nothing happens
+
+
+async def test_no_lock_fitting_is_shown_with_why():
+    why = "nothing fits:\n  - another Python would work: 3.10, 3.11\n"
+    app = app_with(lockfile=lambda given, origin: Lockfile("(nothing fits)", why, "ftdoctor lock --facts box.json", ok=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        await wait_for(pilot, lambda: app.screen.lockfile is not None, what="the answer")
+        assert message(app).startswith("✗ no lock fits these facts")
+        assert app.screen.query_one(TextArea).text == why
+
+
+async def test_the_lockfile_waits_for_the_probes():
+    from synthetic_machine import Gate, live_tasks
+
+    gate = Gate()
+    app = make_app(runners(live_tasks(gate), lockfile=lambda given, origin: Lockfile("r.txt", "")),
+                   Origin.this_machine(), facts())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("l")
+        assert app.screen is app.main
+        assert notified(app, "Probes are still running")
+        gate.release()

@@ -104,5 +104,5 @@ class TestSideScreens:
             await pilot.press("l")
             await wait_for(pilot, lambda: pilot.app.screen.lockfile is not None, what="the lockfile")
 
-        app = snapshot_app(lockfile=lambda f: Lockfile("requirements.txt", text))
+        app = snapshot_app(lockfile=lambda f, origin: Lockfile("requirements.txt", text, "ftdoctor lock --facts rtx5090-box.json -o requirements.txt"))
         assert snap_compare(app, run_before=run_before, terminal_size=SMALL)

@@ -1,16 +1,19 @@
 """The real runners: ftdoctor's own probes, rules and matrix, for this machine or a saved snapshot.
 
 The probe tasks are the steps of `ftdoctor.probes.gather.gather`, one task each, so the app can show each
-probe answer as it comes; a test holds the two to the same facts. The features other parts of ftdoctor
-bring (smoke tests, lockfiles, log diagnosis, config preflight) are plugged in here when they exist: until
-then their runner is None and the app says the feature is not in this build.
+probe answer as it comes; a test holds the two to the same facts. The other features are ftdoctor's own
+commands through their library APIs: `fix`'s plan and apply (tui/data/fixes.py), `lock` for the facts,
+`explain` on a log, `check --config`'s preflight. Smoke tests (`check --verify`) are not wired yet: that runner
+is None and the app says the feature is not in this build.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from datetime import datetime, timezone
 from importlib import import_module
+from pathlib import Path
 from types import ModuleType
 
 from ftdoctor import __version__
@@ -18,8 +21,7 @@ from ftdoctor.facts.model import Facts
 from ftdoctor.findings import Finding
 from ftdoctor.probes.gather import NO_TORCH
 from ftdoctor.probes.host import Host
-from ftdoctor.tui.data.runners import Report, Runners
-from ftdoctor.tui.data.shell import run_in_shell
+from ftdoctor.tui.data.runners import Lockfile, Origin, Report, Runners
 from ftdoctor.tui.data.tasks import ProbeTask
 
 def probe_tasks(host: Host, *, import_torch: bool = True) -> tuple[ProbeTask, ...]:
@@ -78,19 +80,71 @@ def judge_with(settings) -> Callable[[Facts], list[Finding]]:
     return lambda facts: judge(without_unrun_smokes(rules, facts), Context(facts=facts, matrix=matrix, settings=settings))
 
 
-def runners(settings, probes: tuple[ProbeTask, ...] = ()) -> Runners:
+def runners(settings, probes: tuple[ProbeTask, ...] = (), host: Host | None = None) -> Runners:
+    """The app's runners. `host` is the one the probes read: a variable a fix sets is given to it for the re-check."""
     from ftdoctor.rules import FAMILY_TITLES
+    from ftdoctor.tui.data import fixes
 
     return Runners(
         judge=judge_with(settings),
         titles=FAMILY_TITLES,
         probes=probes,
-        run_step=run_in_shell,
+        fix_plan=fixes.planner(),
+        run_step=fixes.step_runner(host),
         verify=None,  # seam: smoke tests (`check --verify`) as probe tasks
         explain=explain_runner(),
-        preflight=None,  # seam: `ftdoctor train --dry-run` on a config
-        lockfile=None,  # seam: the lockfile `ftdoctor lock` would write for these facts
+        preflight=preflight_runner(settings),
+        lockfile=lockfile_runner,
     )
+
+
+def lockfile_runner(facts: Facts, origin: Origin) -> Lockfile:
+    """What `ftdoctor lock --target auto` (or `--facts FILE`) would write for these facts: a requirements file with
+    the installed extras (flash-attn, bitsandbytes, deepspeed) locked too; when nothing fits, the lock's
+    explanation of which constraint made it impossible and what would help."""
+    from ftdoctor.lock import render
+    from ftdoctor.lock.extras import EXTRAS
+    from ftdoctor.lock.search import Request, lock
+    from ftdoctor.lock.target import from_facts
+    from ftdoctor.matrix import load_matrix
+
+    matrix = load_matrix()
+    flag = "--target auto" if origin.live else f"--facts {shlex.quote(Path(origin.path).name or 'FACTS.json')}"
+    target = from_facts(facts, matrix, "this machine" if origin.live else f"facts {origin.path}")
+    extras = tuple(name for name in EXTRAS if facts.distribution(name))
+    result = lock(matrix, Request(target, extras))
+    command = render.command_line(result, flag)
+    if not result.ok:
+        return Lockfile("(nothing fits)", render.explain(result), command, ok=False)
+    return Lockfile("requirements.txt", render.requirements(result, command, None), f"{command} -o requirements.txt")
+
+
+def preflight_runner(settings) -> Callable[[Path, Facts], Report]:
+    """`ftdoctor check --config`'s preflight of a training config on these facts: its findings, the header lines
+    with the memory estimate on top, and the estimate's parts in the details."""
+
+    def run(path: Path, facts: Facts) -> Report:
+        from ftdoctor.matrix import load_matrix
+        from ftdoctor.rules.base import Context
+        from ftdoctor.trainer.preflight import config_findings
+
+        context = Context(facts=facts, matrix=load_matrix(), settings=settings)
+        findings, titles, header, data = config_findings(str(path), facts, context, {}, [], {})
+        notes = tuple(line.strip() for line in header if not line.strip().startswith("config "))
+        estimate = data.get("preflight", {}).get("estimate")
+        return Report(tuple(findings), titles, notes, _estimate_lines(estimate))
+
+    return run
+
+
+def _estimate_lines(estimate: dict | None) -> tuple[str, ...]:
+    """The memory estimate's parts, one line each (`ftdoctor estimate` prints the same breakdown)."""
+    if not estimate:
+        return ()
+    from ftdoctor.trainer.memory.render import gib
+
+    parts = [f"{p['name']}: {gib(p['bytes'])} ({p['detail']})" for p in estimate["parts"]]
+    return ("Memory estimate, per GPU at the peak:", *parts, *(f"note: {n}" for n in estimate.get("notes", ())))
 
 
 def explain_runner() -> Callable[[str, Facts | None], Report] | None:

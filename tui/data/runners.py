@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ftdoctor.facts.model import Facts
 from ftdoctor.findings import Finding, Fix
@@ -18,8 +19,9 @@ from ftdoctor.tui.data.tasks import ProbeTask
 
 @dataclass(frozen=True)
 class PlanStep:
-    command: str  # run exactly as shown, by `/bin/sh -c`
+    command: str  # what runs, exactly as shown (by `/bin/sh -c`, unless `action` says how)
     why: str = ""
+    action: Any = None  # for the runner that made the plan: how to run it (`ftdoctor fix`'s step with its rollback)
 
 
 @dataclass(frozen=True)
@@ -60,21 +62,29 @@ class Report:
     findings: tuple[Finding, ...]
     titles: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()  # more lines, in the detail pane of the tree's root (the memory breakdown)
 
 
 @dataclass(frozen=True)
 class Lockfile:
     name: str  # the file name ftdoctor would write
-    text: str
+    text: str  # the lockfile, or (not ok) why nothing fits and what would
+    command: str = ""  # the `ftdoctor lock` command that writes it
+    ok: bool = True
 
 
 OnOutput = Callable[[str], None]
 ShouldStop = Callable[[], bool]
 
 
-def plan_from_fix(finding: Finding, fix: Fix, facts: Facts) -> FixPlan:
-    """A finding's fix as a plan: its commands, in order, exactly as the rule wrote them."""
-    return FixPlan(title=f"{finding.code}: {fix.summary}", steps=tuple(PlanStep(command) for command in fix.commands))
+def plan_from_fix(facts: Facts, findings: Sequence[Finding], finding: Finding | None, fix: Fix | None) -> FixPlan:
+    """A finding's fix as a plan: its commands, in order, exactly as the rule wrote them. For every problem
+    (finding None): the first fix of each, in the order of the findings."""
+    if finding is not None and fix is not None:
+        return FixPlan(title=f"{finding.code}: {fix.summary}", steps=tuple(PlanStep(c) for c in fix.commands))
+    chosen = [(f, f.fixes[0]) for f in findings if f.is_problem and f.fixes]
+    steps = tuple(PlanStep(c, f.code) for f, first in chosen for c in first.commands)
+    return FixPlan(title=f"the fixes of {len(chosen)} problem(s)", steps=steps)
 
 
 @dataclass(frozen=True)
@@ -82,12 +92,13 @@ class Runners:
     judge: Callable[[Facts], Sequence[Finding]]
     titles: Mapping[str, str] = field(default_factory=dict)  # family -> title
     probes: tuple[ProbeTask, ...] = ()  # empty: a saved snapshot, nothing to probe again
-    fix_plan: Callable[[Finding, Fix, Facts], FixPlan] = plan_from_fix
+    # (facts, every finding, the finding, its highlighted fix) -> what to run; finding None: every problem
+    fix_plan: Callable[[Facts, Sequence[Finding], Finding | None, Fix | None], FixPlan] = plan_from_fix
     run_step: Callable[[PlanStep, OnOutput, ShouldStop], StepResult] | None = None
     verify: tuple[ProbeTask, ...] | None = None  # smoke tests, `check --verify`
     explain: Callable[[str, Facts | None], Report] | None = None  # a log's text -> diagnoses
     preflight: Callable[[Path, Facts], Report] | None = None  # a training config -> findings + estimate
-    lockfile: Callable[[Facts], Lockfile] | None = None  # the lockfile `ftdoctor lock` would write
+    lockfile: Callable[[Facts, Origin], Lockfile] | None = None  # the lockfile `ftdoctor lock` would write
 
 
 # What the app says for a runner this build lacks: the feature, and the command that brings it.
@@ -106,6 +117,7 @@ class Origin:
 
     live: bool
     label: str  # "this machine", "snapshot gpu-box.json (node-3)"
+    path: str = ""  # the snapshot's file
 
     @classmethod
     def this_machine(cls) -> Origin:
@@ -114,7 +126,7 @@ class Origin:
     @classmethod
     def snapshot(cls, path: str | Path, facts: Facts) -> Origin:
         named = f" ({facts.label})" if facts.label else ""
-        return cls(live=False, label=f"snapshot {Path(path).name}{named}")
+        return cls(live=False, label=f"snapshot {Path(path).name}{named}", path=str(path))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Static, TextArea
 
-from ftdoctor.errors import InputFileError
+from ftdoctor.errors import InputFileError, unreadable
 from ftdoctor.facts.model import Facts
 from ftdoctor.tui.data.runners import Report, Runners
 from ftdoctor.tui.dialogs.ask_path import AskPathDialog
@@ -83,10 +83,6 @@ def read_tail(path: Path, limit: int) -> str:
             size = handle.seek(0, 2)
             handle.seek(max(0, size - limit))
             data = handle.read()
-    except FileNotFoundError:
-        raise InputFileError("no such file", where=str(path), hint="check the path") from None
-    except IsADirectoryError:
-        raise InputFileError("is a directory, expected a log file", where=str(path)) from None
     except OSError as exc:
-        raise InputFileError(f"cannot read: {exc.strerror}", where=str(path)) from None
+        raise unreadable(exc, str(path), "a log file") from None
     return data.decode("utf-8", errors="replace")

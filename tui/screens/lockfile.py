@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Static, TextArea
 
 from ftdoctor.facts.model import Facts
-from ftdoctor.tui.data.runners import Lockfile, Runners
+from ftdoctor.tui.data.runners import Lockfile, Origin, Runners
 from ftdoctor.tui.screens.side import ICON, SideScreen
 
 
@@ -15,10 +15,10 @@ class LockfileScreen(SideScreen):
     FEATURE = "lockfile"
     BINDINGS = [Binding("c", "copy", "Copy")]
 
-    def __init__(self, runners: Runners, facts: Facts, origin: str) -> None:
+    def __init__(self, runners: Runners, facts: Facts, origin: Origin) -> None:
         super().__init__()
-        self._runner, self._facts = runners.lockfile, facts
-        self.sub_title = f"lockfile for {origin}"
+        self._runner, self._facts, self._origin = runners.lockfile, facts, origin
+        self.sub_title = f"lockfile for {origin.label}"
         self.lockfile: Lockfile | None = None
 
     def compose(self) -> ComposeResult:
@@ -33,11 +33,15 @@ class LockfileScreen(SideScreen):
             self.say(self.unavailable)
         else:
             self.say("resolving the lockfile for these facts…")
-            self.run_runner(lambda: self._runner(self._facts), self._show)
+            self.run_runner(lambda: self._runner(self._facts, self._origin), self._show)
 
     def _show(self, lockfile: Lockfile) -> None:
         self.lockfile = lockfile
-        self.say(f"{lockfile.name} (c copies it; ftdoctor lock writes it)")
+        if lockfile.ok:
+            how = f"; `{lockfile.command}` writes it" if lockfile.command else ""
+            self.say(f"{lockfile.name} · c copies it{how}")
+        else:
+            self.say("✗ no lock fits these facts: why, and what would help (c copies it)")
         area = self.query_one(TextArea)
         area.load_text(lockfile.text)
         area.display = True

@@ -33,7 +33,7 @@ from ftdoctor.tui.screens.explain import ExplainScreen
 from ftdoctor.tui.screens.help import HelpScreen
 from ftdoctor.tui.screens.lockfile import LockfileScreen
 from ftdoctor.tui.screens.preflight import PreflightScreen
-from ftdoctor.tui.screens.side import ICON
+from ftdoctor.tui.screens.side import ICON, failure_text
 from ftdoctor.tui.widgets.filter_bar import FilterBar
 from ftdoctor.tui.widgets.finding_detail import FindingDetail, family_text, lines_text
 from ftdoctor.tui.widgets.findings_tree import FindingsTree
@@ -51,7 +51,8 @@ class MainScreen(Screen[None]):
         Binding("n", "step_problem(1)", "Next", tooltip="next problem (error or warning)"),
         Binding("p", "step_problem(-1)", "Prev", tooltip="previous problem"),
         Binding("c", "copy", "Copy", tooltip="copy the highlighted fix command to the clipboard"),
-        Binding("x", "run_fix", "Fix", tooltip="run the highlighted fix, after showing its commands"),
+        Binding("x", "run_fix", "Fix", tooltip="show `ftdoctor fix`'s plan for this finding; y runs it"),
+        Binding("F", "fix_all", "Fix all", show=False, tooltip="show `ftdoctor fix`'s plan for every problem; y runs it"),
         Binding("r", "rerun", "Re-run", tooltip="probe again what this check reads, and judge"),
         Binding("R", "rerun_all", "Re-run all", show=False, tooltip="probe everything again, and judge"),
         *(Binding(key, f"toggle('{s.value}')", s.value, show=False, tooltip=f"show or hide {s.value} findings")
@@ -250,14 +251,38 @@ class MainScreen(Screen[None]):
     def on_finding_detail_run_fix(self, message: FindingDetail.RunFix) -> None:
         self.request_fix(message.finding, message.fix)
 
-    def request_fix(self, finding: Finding, fix: Fix) -> None:
+    def action_fix_all(self) -> None:
+        if not any(f.is_problem for f in self.state.settled):
+            self.notify("No problem to fix among the findings.")
+            return
+        self.request_fix(None, None)
+
+    def request_fix(self, finding: Finding | None, fix: Fix | None) -> None:
+        """Plan (off the UI thread: pip's dry run can take a while), then ask; nothing runs before the answer."""
         refusal = self._fix_refusal()
         if refusal:
             self.notify(refusal, severity="warning")
             return
-        plan = self.runners.fix_plan(finding, fix, self.state.facts)
+        what = finding.code if finding else "every problem"
+        # said only when planning takes a while (pip's dry run asks the package index)
+        self._planning = self.set_timer(0.5, lambda: self.notify(f"Planning the fix for {what}…", timeout=5))
+        self.plan_worker(self.state.facts, self.state.findings, finding, fix)
+
+    @work(thread=True, exclusive=True, group="fix-plan")
+    def plan_worker(self, facts, findings, finding: Finding | None, fix: Fix | None) -> None:
+        try:
+            plan = self.runners.fix_plan(facts, findings, finding, fix)
+        except Exception as exc:  # noqa: BLE001 - shown as one line, never a dead app
+            self.app.call_from_thread(self._planning.stop)
+            self.app.call_from_thread(self.notify, failure_text(exc), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self._ask, plan)
+
+    def _ask(self, plan: FixPlan) -> None:
+        self._planning.stop()
         if not plan.steps:
-            self.notify("This fix has no command to run: its advice is in the detail pane.", severity="warning")
+            advice = " ".join(plan.notes) or "its advice is in the detail pane"
+            self.notify(f"Nothing here to run for this: {advice}", severity="warning", timeout=10)
             return
         self.app.push_screen(confirm_dialog(plan, len(self.runners.probes)), partial(self._confirmed, plan))
 
@@ -332,17 +357,19 @@ class MainScreen(Screen[None]):
         self.notify(f"Facts saved to {path}; judge them anywhere with `ftdoctor check --facts {path}`.")
 
     def action_lockfile(self) -> None:
-        self.app.push_screen(LockfileScreen(self.runners, self.state.facts, self.origin.label))
+        if not self._busy("view the lockfile"):  # a lock for half the facts would be wrong
+            self.app.push_screen(LockfileScreen(self.runners, self.state.facts, self.origin))
 
     def action_explain(self) -> None:
         self.app.push_screen(ExplainScreen(self.runners, self.state.facts if self.origin.live else None))
 
     def action_preflight(self) -> None:
-        self.app.push_screen(PreflightScreen(self.runners, self.state.facts, self.origin.label))
+        if not self._busy("preflight a config"):
+            self.app.push_screen(PreflightScreen(self.runners, self.state.facts, self.origin.label))
 
 
 def confirm_dialog(plan: FixPlan, probes: int) -> ConfirmDialog:
-    intro = "These commands run on this machine, in this order, through /bin/sh; the first that fails stops the plan."
+    intro = "These commands run on this machine, in this order; the first that fails stops the plan."
     outro = "Afterwards ftdoctor probes again and shows what changed." if probes else ""
     body = commands_text(intro, [step.command for step in plan.steps], plan.notes, outro)
     count = len(plan.steps)

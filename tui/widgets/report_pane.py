@@ -65,4 +65,6 @@ class ReportPane(Vertical):
         elif message.family is not None:
             detail.show_text(lines_text(message.family.label(), [message.family.counts()]))
         else:
-            detail.show_text(lines_text("results", self.report.notes if self.report else ()))
+            lines = (*self.report.notes, "", *self.report.details) if self.report and self.report.details else \
+                (self.report.notes if self.report else ())
+            detail.show_text(lines_text("results", lines))
