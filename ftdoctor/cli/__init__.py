@@ -24,13 +24,15 @@ COMMANDS = (
     Command("check", "ftdoctor.cli.check", "probe this machine (or a saved snapshot) and judge it"),
     Command("train", "ftdoctor.cli.train", "preflight a training config (--dry-run) before launching it"),
     Command("estimate", "ftdoctor.cli.estimate", "estimate a training config's peak GPU memory"),
+    Command("demo", "ftdoctor.cli.demo", "train ftdoctor's tiny local model end to end (no download)"),
 )
 
 EXIT_CODES = """exit codes:
   0  no problem found
   1  warnings (with --fail-on warning, the default)
   2  errors
-  3  ftdoctor could not run (bad input, unreadable file, internal error)"""
+  3  ftdoctor could not run (bad input, unreadable file, internal error)
+  4  ftdoctor train: the training processes failed"""
 
 
 class Parser(argparse.ArgumentParser):

@@ -36,7 +36,6 @@ class TrainOptions:
     resume: bool = False
     overwrite: bool = False
     settings: Any = None  # ftdoctor.rules.settings.Settings (select / ignore / fail-on)
-    extra_callbacks: tuple[str, ...] = ()
     verbose: bool = False
     no_color: bool = False
 
@@ -158,8 +157,7 @@ def make_job(launch: Launch, decision: GateDecision, options: TrainOptions, fact
                model_path=model_path, tokenizer_path=tokenizer_path, data=launch.data, method=launch.pre.plan.method,
                device=launch.plan.device, processes=launch.plan.processes, distributed=launch.plan.distributed,
                deepspeed=dict(launch.pre.plan.sharding.settings) if launch.plan.distributed == "deepspeed" else None,
-               resume_from=str(launch.checkpoint) if launch.checkpoint else None, forced=decision.forced,
-               extra_callbacks=options.extra_callbacks)
+               resume_from=str(launch.checkpoint) if launch.checkpoint else None, forced=decision.forced)
 
 
 def _accelerate_file(launch: Launch, run_dir: Path) -> Path | None:

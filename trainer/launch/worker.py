@@ -12,21 +12,12 @@ import json
 import os
 import sys
 import traceback
-from importlib import import_module
+import warnings
 from pathlib import Path
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "TRL_EXPERIMENTAL_SILENCE": "1", "TOKENIZERS_PARALLELISM": "false"}
 FAILED = "ftdoctor: training failed:"
-
-
-def extra_callbacks(names: tuple[str, ...]) -> tuple:
-    """`module:attribute` names of callback factories (tests and benchmarks add their own)."""
-    found = []
-    for name in names:
-        module, _, attribute = name.partition(":")
-        found.append(getattr(import_module(module), attribute)())
-    return tuple(found)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     job = load_job(args[0])
     for key, value in OFFLINE.items():
         os.environ.setdefault(key, value)
+    # transformers warns about its own internal use of a deprecated name on every run; nothing to act on
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     rank = int(os.environ.get("RANK", "0"))
     try:
         outcome = run_job(job)
@@ -54,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_job(job) -> dict:
     from ftdoctor.trainer.recipe.recipe import FineTuneRecipe
 
-    recipe = FineTuneRecipe(job, extra_callbacks=extra_callbacks(job.extra_callbacks))
+    recipe = FineTuneRecipe(job)
     recipe.setup()
     recipe.train()
     recipe.cleanup()

@@ -156,7 +156,8 @@ def _preference(spec: DatasetConfig, kind: str | None, columns: tuple[str, ...])
         raise UnsupportedData(f"preference training reads {chosen} and {rejected}; `{spec.path}` lacks "
                               f"{_list(tuple(missing))} (it has {_list(columns)})",
                               "set field_chosen / field_rejected to the columns of the two answers")
-    prompt = _messages_column(spec, columns) if flavour == "default" else \
+    # chat_template.default reads the conversation so far from field_messages; a `prompt` column serves too
+    prompt = (_messages_column(spec, columns) if flavour == "default" else None) or \
         PREFERENCE_PROMPT_COLUMNS.get(flavour, "prompt")
     return Conversion("preference", _pair(prompt if prompt in columns else None, chosen, rejected))
 

@@ -42,7 +42,6 @@ class Job:
     deepspeed: dict[str, Any] | None = None  # the DeepSpeed JSON, as read
     resume_from: str | None = None  # a checkpoint directory
     forced: bool = False  # launched with --force past error-level findings
-    extra_callbacks: tuple[str, ...] = ()  # "module:attribute" callbacks to add (tests, benchmarks)
     env: dict[str, str] = field(default_factory=dict)  # recorded for the log; the launcher sets them
 
     @property
