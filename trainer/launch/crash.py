@@ -43,7 +43,12 @@ def _explain(log: Path, facts: Facts | None) -> CrashReport | None:
         from ftdoctor.explain import explain_file  # `ftdoctor explain`, when this build has it
     except ImportError:
         return None
-    result = explain_file(log, facts=facts)
+    if not log.is_file():
+        return None
+    try:
+        result = explain_file(log, facts=facts)
+    except Exception as exc:  # noqa: BLE001 - a failing explainer must not hide the crash it was asked about
+        return CrashReport(cause=last_error(log) or "the processes failed", details={"explain_error": repr(exc)})
     if not result.diagnoses:
         return None
     top = result.diagnoses[0]

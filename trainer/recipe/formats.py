@@ -138,7 +138,7 @@ def _custom(spec: dict[str, Any]) -> Callable[[Row], Row]:
     text_input = spec.get("field_input", "input")
     output = spec.get("field_output", "output")
     with_input = spec.get("format", "{instruction} {input} ")
-    without_input = spec.get("no_input_format", "{instruction} ")
+    without_input = spec.get("no_input_format") or with_input.replace("{input}", "")
 
     def convert(row: Row) -> Row:
         value = row.get(text_input) or ""

@@ -71,6 +71,9 @@ class RunRecord:
                    "resumed_from": resumed_from, "config_sha256": config_sha256,
                    "gate": {k: gate[k] for k in ("launch", "forced", "warning", "errors", "checks_run")},
                    "status": "running"}
+        for earlier in record.get("attempts", []):
+            if earlier.get("status") == "running":  # its launcher died with it (killed, power lost)
+                earlier["status"] = "died"
         record.setdefault("config", str(config_path.resolve()))
         record.setdefault("config_sha256", config_sha256)
         record.setdefault("data", data)
