@@ -29,6 +29,7 @@ class Target:
     torch_cuda: str | None = None  # the CUDA torch was built for; None: CPU build or unknown
     torch_build_known: bool = False
     nccl: str | None = None
+    nccl_known: bool = False  # torch was imported to ask (not with --no-torch, not for a described machine)
     system_memory_bytes: int | None = None
     visible_devices: str | None = None  # CUDA_VISIBLE_DEVICES of the snapshot
     notes: tuple[str, ...] = ()
@@ -71,10 +72,11 @@ def from_facts(facts: Facts, source: str) -> Target:
                  for g in _visible(facts))
     packages = {d.name: d.version for d in facts.python.distributions}
     torch = facts.torch
-    known = torch.status == Status.OK and torch.source == "subprocess"
+    imported = torch.status == Status.OK and torch.source == "subprocess"
+    labelled = torch.cuda is not None or (torch.version or "").endswith("+cpu")  # the metadata could tell
     return Target(
         source=source, gpus=gpus, packages=packages, packages_known=facts.python.status == Status.OK,
-        torch_cuda=torch.cuda, torch_build_known=known or bool(torch.version), nccl=torch.nccl,
+        torch_cuda=torch.cuda, torch_build_known=imported or labelled, nccl=torch.nccl, nccl_known=imported,
         system_memory_bytes=facts.system.memory_total_bytes, visible_devices=facts.driver.cuda_visible_devices,
     )
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:  # trainer_api.py imports this module's helpers
+    from ftdoctor.matrix.trainer_api import TrainerApiMatrix
 
 MATRIX_SCHEMA = "ftdoctor-matrix/1"
 
@@ -214,4 +217,4 @@ class Matrix:
     torch: TorchMatrix
     cuda: CudaMatrix
     gpus: GpuMatrix
-    trainer_api: Any = None  # ftdoctor.matrix.trainer_api.TrainerApiMatrix (imported there, not here: no cycle)
+    trainer_api: TrainerApiMatrix | None = None

@@ -4,6 +4,7 @@ Code bands (documented in docs/rules.md, generated from this registry):
     DRV1xx  NVIDIA driver and CUDA driver API        ARC2xx  GPU architecture vs builds, precision
     TOR3xx  the torch build                          TLK4xx  CUDA toolkit for extension builds
     SYS5xx  system libraries, shadowed CUDA libs     PKG6xx  Python packages that must fit each other
+Training-config rules (CFG1xx DAT5xx MDL6xx MEM7xx CEN8xx) need a config: ftdoctor/trainer/rules/__init__.py.
 """
 
 from __future__ import annotations

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-
 import pytest
 
 from ftdoctor.trainer.locate import cached_snapshot, locate
@@ -129,3 +126,23 @@ def test_naming_table_matches_real_models_built_on_the_meta_device():
         assert linear == set(naming.linear), model_type
         params = {n.rsplit(".", 1)[-1] for n, _ in model.named_parameters() if ".experts." in n}
         assert params == set(naming.expert_parameters), model_type
+
+
+@pytest.mark.slow
+def test_unknown_architectures_are_built_on_the_meta_device_in_a_subprocess(tmp_path):
+    pytest.importorskip("torch")
+    from transformers import AutoConfig
+
+    AutoConfig.for_model("starcoder2", hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, vocab_size=128).save_pretrained(tmp_path / "m")
+    report = inspect_model(str(tmp_path / "m"), tmp_path)
+    assert report.naming is None and "meta device" in report.naming_note
+    assert {"c_fc", "c_proj", "q_proj"} <= report.module_names
+    assert "model.layers.1.mlp.c_fc" in report.module_names
+
+
+def test_a_broken_environment_for_the_meta_build_is_reported_not_raised(tmp_path):
+    from ftdoctor.trainer.model.naming import meta_modules
+
+    names, why = meta_modules(str(tmp_path), python=str(tmp_path / "no-python"))
+    assert names == [] and "could not start" in why

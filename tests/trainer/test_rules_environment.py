@@ -124,3 +124,10 @@ def test_memory_does_not_fit_and_says_what_would(tiny_project):
     assert finding.severity == Severity.ERROR and finding.fixes
     assert all("about" in fix.summary for fix in finding.fixes)
     assert finding.location.endswith(":9")  # the micro_batch_size that was set last
+
+
+def test_several_gpus_without_sharding_are_ddp_replicas(tiny_project):
+    _, findings = judge(tiny_project, "", gpu_target(count=4, visible_devices="0,1,2,3"))
+    finding = one(findings, "CEN809")
+    assert finding.severity == Severity.INFO and "4 DDP processes" in finding.message
+    assert "CUDA_VISIBLE_DEVICES=0,1,2,3" in finding.message

@@ -101,3 +101,20 @@ def test_the_matrix_rows_load_and_compare_versions():
     assert [grpo.allows(v) for v in ("0.13.9", "0.14.0", "0.14.0rc1", "1.16.0")] == [False, True, False, True]
     assert api.gpu_need("attn:flash_attention_3").allows((9, 0)) and not api.gpu_need(
         "attn:flash_attention_3").allows((10, 0))
+
+
+def test_preflight_rules_page_is_generated_from_the_registry():
+    from ftdoctor.trainer.rules.docs import render
+
+    committed = (REPO / "docs" / "preflight.md").read_text(encoding="utf-8")
+    assert committed == render(), "regenerate: python -m ftdoctor.trainer.rules.docs > docs/preflight.md"
+
+
+def test_rule_codes_follow_their_bands():
+    from ftdoctor.trainer.rules import preflight_rules
+
+    bands = {"config": "CFG1", "config-combinations": "CFG1", "config-distributed": "CFG14", "dataset": "DAT5",
+             "model": "MDL6", "memory": "MEM7", "config-environment": "CEN8"}
+    for rule in preflight_rules():
+        assert rule.code.startswith(bands[rule.family]), rule.code
+        assert rule.__doc__ and rule.description().endswith(")") or rule.description().endswith(".")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import MISSING
 
 from ftdoctor.trainer.config.fields import schema_fields, spec_of
 from ftdoctor.trainer.config.schema import DatasetConfig, FsdpConfig, SpecialTokens, TrainConfig, TrlOptions

@@ -51,7 +51,7 @@ def _load_trl(source: Source) -> LoadedConfig:
     source.data = original
     notes = [Issue(kind, path, message, severity, hint) for kind, path, message, severity, hint in
              trl_dialect.notes(translation)]
-    vocab = trl_dialect.trl_vocabulary().commands[translation.command]
+    vocab = trl_dialect.trl_vocabulary().commands[trl_dialect.vocabulary_command(translation.command)]
     for name in translation.not_trl:
         near = suggest(name, "", {k: None for k in vocab})
         notes.append(Issue("unknown-trl", (name,), f"`{name}` is not a key of `trl {translation.command}` "

@@ -50,6 +50,11 @@ class Translation:
     not_trl: tuple[str, ...]  # keys the TRL CLI does not know (dropped silently by `trl <cmd> --config`)
 
 
+def vocabulary_command(command: str) -> str:
+    """ORPO has no `trl` command of its own (it lives in trl.experimental); its keys are DPO's."""
+    return "dpo" if command == "orpo" else command
+
+
 def is_trl_config(data: dict[str, Any]) -> bool:
     return "base_model" not in data and "model_name_or_path" in data
 
@@ -57,7 +62,7 @@ def is_trl_config(data: dict[str, Any]) -> bool:
 def translate(source: Source) -> Translation:
     data = source.data
     command, reason = infer_command(data, source.path)
-    known = trl_vocabulary().commands[command]
+    known = trl_vocabulary().commands[vocabulary_command(command)]
     out: dict[str, Any] = {}
     untranslated, not_trl = [], []
     for name, value in data.items():
@@ -71,14 +76,17 @@ def translate(source: Source) -> Translation:
 
 
 def infer_command(data: dict[str, Any], path: PurePath) -> tuple[str, str]:
-    for command, keys in METHOD_HINTS.items():
-        found = [k for k in keys if k in data]
+    """The TRL command a config is for: keys only one command has, then the folder it lives in, then `beta`."""
+    for command in ("grpo", "kto", "reward"):
+        found = [k for k in METHOD_HINTS[command] if k in data]
         if found:
             return command, f"it sets {', '.join(found)}"
     for part in reversed(path.parts[:-1]):
         if part.lower() in (*COMMANDS, "orpo"):
-            name = part.lower()
-            return ("dpo" if name == "orpo" else name), f"it lives in a `{part}` folder"
+            return part.lower(), f"it lives in a `{part}` folder"
+    found = [k for k in METHOD_HINTS["dpo"] if k in data]
+    if found:
+        return "dpo", f"it sets {', '.join(found)}"
     return "sft", "no preference or RL keys"
 
 

@@ -24,7 +24,7 @@ TAIL_BYTES = 64 << 10
 
 @dataclass
 class Problem:
-    kind: str  # "not-jsonl" | "binary" | "empty" | "truncated" | "nul-tail" | "not-json" | "not-utf8" | "unreadable"
+    kind: str  # not-jsonl | binary | empty | truncated | nul-tail | not-json | not-utf8 | unreadable | unchecked
     message: str
     line: int | None = None
 
@@ -286,7 +286,7 @@ def _parquet(sample: FileSample, exact_limit: int, seed: int) -> None:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        sample.problems.append(Problem("unreadable", "a Parquet file, but pyarrow is not installed: columns and "
+        sample.problems.append(Problem("unchecked", "a Parquet file, but pyarrow is not installed: columns and "
                                        "count not checked"))
         return
     try:

@@ -93,7 +93,8 @@ def meta_modules(config_dir: str, *, timeout_s: float = 90.0, python: str | None
     Returns (names, "") or ([], why it could not tell)."""
     from ftdoctor.probes import isolated
 
-    result = isolated.run([python or sys.executable, "-c", _CHILD, config_dir], timeout_s=timeout_s)
+    result = isolated.run([python or sys.executable, "-m", "ftdoctor.trainer.model.meta_child", config_dir],
+                          timeout_s=timeout_s)
     if not result.ok or not result.stdout.strip():
         tail = (result.stderr or "").strip().splitlines()[-1:] or [result.describe()]
         return [], f"building the model on the meta device {result.describe()}: {tail[0]}"
@@ -102,13 +103,3 @@ def meta_modules(config_dir: str, *, timeout_s: float = 90.0, python: str | None
     except json.JSONDecodeError:
         return [], "the meta-device build printed no module list"
 
-
-_CHILD = r"""
-import json, sys
-import torch
-from transformers import AutoConfig, AutoModelForCausalLM
-config = AutoConfig.from_pretrained(sys.argv[1])
-with torch.device("meta"):
-    model = AutoModelForCausalLM.from_config(config)
-print(json.dumps(sorted({name for name, _ in model.named_modules() if name})))
-"""

@@ -142,6 +142,9 @@ class DatasetReadable(DataRule):
             for sample in report.files:
                 for problem in sample.problems:
                     location = f"{sample.path}:{problem.line}" if problem.line else str(sample.path)
+                    if problem.kind == "unchecked":
+                        outcomes.append(Info(f"{sample.path.name}: {problem.message}", location=location))
+                        continue
                     severity = Severity.WARNING if problem.kind == "truncated" else None
                     outcomes.append(Fail(f"{sample.path.name}: {problem.message}", {"format": sample.format},
                                          (Fix(_fix(problem.kind)),), severity=severity, location=location))

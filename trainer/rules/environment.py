@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.trainer.config.trl_dialect import vocabulary_command
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule
 from ftdoctor.trainer.rules.combinations import _first
 
@@ -239,7 +240,7 @@ class ProcessesForSharding(EnvRule):
         pre = ctx.pre
         sharding = pre.plan.sharding
         if sharding.kind == "none":
-            return NotApplicable("no DeepSpeed or FSDP")
+            return self._replicated(pre)
         where = _first(pre, "deepspeed", "fsdp_config", "fsdp", "fsdp_version")
         if pre.target.cpu_only:
             return self._cpu(sharding, where)
@@ -253,6 +254,16 @@ class ProcessesForSharding(EnvRule):
                         fixes=(Fix("drop the sharding for one GPU, or run on several GPUs with a launcher that "
                                    "starts one process per GPU (ftdoctor train does)"),), location=where)
         return Pass(f"{count} GPUs: {count} processes share the model")
+
+    def _replicated(self, pre):
+        count = pre.target.gpu_count
+        if count < 2:
+            return NotApplicable("no DeepSpeed or FSDP, and at most one GPU")
+        visible = f" (CUDA_VISIBLE_DEVICES={pre.target.visible_devices})" if pre.target.visible_devices else ""
+        return Info(f"{count} GPUs{visible} and no DeepSpeed or FSDP: ftdoctor train starts {count} DDP processes, "
+                    "each holding a whole copy of the model (the memory estimate is per GPU); a plain `python "
+                    "train.py` would use one GPU and leave the others idle, without a word",
+                    location=pre.at(("base_model",)))
 
     def _cpu(self, sharding, where):
         if sharding.kind == "fsdp":
@@ -275,8 +286,8 @@ class Nccl(EnvRule):
         target = pre.target
         if target.gpu_count < 2:
             return NotApplicable("fewer than two GPUs")
-        if target.source == "described" or not target.torch_build_known:
-            return NotApplicable("torch's NCCL is not known for this target")
+        if not target.nccl_known or not target.torch_cuda:
+            return NotApplicable("torch's NCCL is known only when torch is imported to ask (not with --no-torch)")
         if target.nccl:
             return Pass(f"NCCL {target.nccl} for {target.gpu_count} GPUs")
         return Fail(f"{target.gpu_count} GPUs but this torch has no NCCL: multi-GPU training cannot start (or falls "
@@ -295,7 +306,7 @@ class KeysForInstalledVersions(EnvRule):
             return NotApplicable("keys are Axolotl's (ftdoctor translates them for the installed libraries)")
         outcomes = []
         for name in pre.loaded.source.data:
-            row = ctx.matrix.trainer_api.key(name, pre.loaded.trl_command)
+            row = ctx.matrix.trainer_api.key(name, vocabulary_command(pre.loaded.trl_command or ""))
             if row is None:
                 continue
             installed = pre.target.version(row.package)

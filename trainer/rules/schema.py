@@ -4,6 +4,7 @@ per key with its `config.yml:LINE`."""
 from __future__ import annotations
 
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.trainer.config.trl_dialect import vocabulary_command
 from ftdoctor.rules.base import Context, Fail, Info, Pass, Rule
 
 DOCS = "docs/config.md"
@@ -53,7 +54,7 @@ class UnknownTrlKey(IssueRule):
             return Pass("not a TRL CLI config")
         known = ctx.matrix.trainer_api
         issues = [i for i in ctx.pre.loaded.issues if i.kind == "unknown-trl"
-                  and known.key(str(i.path[-1]), ctx.pre.loaded.trl_command) is None]
+                  and known.key(str(i.path[-1]), vocabulary_command(ctx.pre.loaded.trl_command or "")) is None]
         return [self.outcome(ctx.pre, i) for i in issues] or Pass(self.ok)
 
 
