@@ -22,7 +22,7 @@ class Command:
 
 COMMANDS = (
     Command("check", "ftdoctor.cli.check", "probe this machine (or a saved snapshot) and judge it"),
-    Command("train", "ftdoctor.cli.train", "preflight a training config (--dry-run) before launching it"),
+    Command("train", "ftdoctor.cli.train", "train a config once a gate checks it works here (--dry-run: preflight)"),
     Command("estimate", "ftdoctor.cli.estimate", "estimate a training config's peak GPU memory"),
     Command("demo", "ftdoctor.cli.demo", "train ftdoctor's tiny local model end to end (no download)"),
 )

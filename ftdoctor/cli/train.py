@@ -75,6 +75,9 @@ def launch(args: argparse.Namespace) -> ExitCode:
     if args.facts or args.gpu or args.cpu:
         raise UsageError("--facts, --gpu and --cpu describe another machine: training runs on this one",
                          where="ftdoctor train", hint="add --dry-run to judge the config for that machine")
+    if args.format == "json":
+        raise UsageError("--json applies to --dry-run; a launched run's record is JSON already",
+                         where="ftdoctor train", hint="read output_dir/run/record.json and gate.json")
     if args.processes is not None and args.processes < 1:
         raise UsageError("--processes must be at least 1", where="ftdoctor train")
     if args.resume and args.overwrite:

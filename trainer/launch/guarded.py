@@ -171,8 +171,14 @@ def _accelerate_file(launch: Launch, run_dir: Path) -> Path | None:
     if launch.plan.distributed == "deepspeed":
         deepspeed_file = str(atomic.write_text(run_dir / "deepspeed.json", json.dumps(
             launch.pre.plan.sharding.settings, indent=2) + "\n", overwrite=True))
+    fsdp = None
+    if launch.plan.distributed == "fsdp":
+        from ftdoctor.trainer.recipe.arguments import fsdp_options
+
+        fsdp = {"fsdp_auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+                **{f"fsdp_{k}": v for k, v in fsdp_options(launch.pre.config).items()}}
     settings = accelerate_config.accelerate_settings(launch.plan, port=command.free_port(),
-                                                     deepspeed_file=deepspeed_file)
+                                                     deepspeed_file=deepspeed_file, fsdp=fsdp)
     return atomic.write_text(run_dir / "accelerate.yaml", accelerate_config.to_yaml(settings), overwrite=True)
 
 

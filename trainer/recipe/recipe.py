@@ -160,9 +160,12 @@ class FineTuneRecipe:
     # ------------------------------------------------------------------ train
     def train(self) -> dict[str, Any]:
         """Train (from `job.resume_from` when resuming); returns the final metrics."""
+        import time
+
         self._say_notes()
+        cpu = time.process_time()
         result = self.trainer.train(resume_from_checkpoint=self.job.resume_from)
-        metrics = dict(result.metrics)
+        metrics = {**result.metrics, "train_cpu_seconds": round(time.process_time() - cpu, 3)}
         if self.trainer.eval_dataset is not None:
             metrics.update(self.trainer.evaluate())
         losses = [h["loss"] for h in self.trainer.state.log_history if "loss" in h]
