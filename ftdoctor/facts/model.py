@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 SCHEMA = "ftdoctor-facts/1"
 
@@ -210,6 +211,80 @@ class TorchFacts:
     elapsed_s: float | None = None
 
 
+class SmokeStatus(str, Enum):
+    OK = "ok"  # the smoke op ran and its result was right
+    FAILED = "failed"  # it ran and reported a failure (an import error, a wrong result, ...)
+    SKIPPED = "skipped"  # not applicable here; `reason` says why ("no CUDA device")
+    TIMEOUT = "timeout"  # it did not finish in time and was killed with its process group
+    CRASHED = "crashed"  # it died without a report: a signal, or an exit without a result
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    """One smoke test, run in its own subprocess of the diagnosed interpreter."""
+
+    name: str  # "torch", "bitsandbytes-4bit", "flash-attn", "distributed", "deepspeed", "deepspeed-ops", "triton"
+    status: SmokeStatus
+    reason: str = ""  # one line: why it was skipped, or what went wrong
+    details: dict[str, Any] = field(default_factory=dict)  # what the runner measured, per stage
+    stage: str = ""  # the last stage the child announced: where it crashed or hung
+    elapsed_s: float | None = None
+    returncode: int | None = None
+    signal: str | None = None  # "SIGSEGV"
+    output_tail: str = ""  # the end of its stderr/stdout, kept to explain a failure
+
+
+@dataclass(frozen=True)
+class VerifyFacts:
+    status: Status = Status.UNKNOWN  # OK once smoke tests ran (whatever their results)
+    reason: str = "smoke tests not run (`ftdoctor check --verify` runs them)"
+    smokes: tuple[SmokeResult, ...] = ()
+    elapsed_s: float | None = None
+
+    @property
+    def ran(self) -> bool:
+        return self.status == Status.OK
+
+    def smoke(self, name: str) -> SmokeResult | None:
+        return next((s for s in self.smokes if s.name == name), None)
+
+
+@dataclass(frozen=True)
+class NeededLibrary:
+    """A DT_NEEDED entry of a compiled extension and where the dynamic loader would find it."""
+
+    name: str  # "libc10.so", "libcudart.so.12"
+    path: str | None = None  # None: not found in RUNPATH/RPATH, LD_LIBRARY_PATH, torch's libraries or the system
+
+
+@dataclass(frozen=True)
+class ExtensionAbi:
+    """What one compiled extension needs from torch and the system, read from its ELF file without loading it."""
+
+    path: str
+    package: str  # the top-level folder under site-packages ("flash_attn"), or "torch_extensions" (JIT cache)
+    links_torch: bool  # DT_NEEDED names a libc10/libtorch library
+    needed: tuple[NeededLibrary, ...] = ()
+    runtime_selected: bool = False  # one of several variants its package chooses from at run time (bitsandbytes)
+    missing_torch_symbols: tuple[str, ...] = ()  # the first few undefined torch symbols torch does not export
+    missing_torch_symbol_count: int = 0
+    abi_flip_count: int = 0  # of those, how many torch exports with the other C++ string ABI
+    glibc_needed: str | None = None  # the highest GLIBC_x.y symbol version it needs
+    glibcxx_needed: str | None = None  # the highest GLIBCXX_x.y.z
+    error: str | None = None  # the ELF file could not be read
+
+
+@dataclass(frozen=True)
+class AbiFacts:
+    status: Status = Status.UNKNOWN
+    reason: str = ""
+    torch_lib_dir: str | None = None
+    torch_libraries: tuple[str, ...] = ()  # file names in torch/lib: "libc10.so", "libtorch_cuda.so", ...
+    scanned: int = 0  # ELF files looked at
+    extensions: tuple[ExtensionAbi, ...] = ()  # those that link torch or belong to a known package
+    elapsed_s: float | None = None
+
+
 @dataclass(frozen=True)
 class Facts:
     schema: str = SCHEMA
@@ -222,6 +297,8 @@ class Facts:
     python: PythonEnvFacts = field(default_factory=PythonEnvFacts)
     torch: TorchFacts = field(default_factory=TorchFacts)
     env: dict[str, str] = field(default_factory=dict)  # environment variables that change behaviour
+    verify: VerifyFacts = field(default_factory=VerifyFacts)  # smoke tests (check --verify)
+    abi: AbiFacts = field(default_factory=AbiFacts)  # compiled extensions vs torch and the system, from ELF files
 
     def distribution(self, name: str) -> Distribution | None:
         wanted = normalize_name(name)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ftdoctor.errors import MatrixError
+from ftdoctor.matrix.distributed import DistributedMatrix
 from ftdoctor.matrix.model import MATRIX_SCHEMA, CudaMatrix, GpuMatrix, Matrix, TorchMatrix
 from ftdoctor.matrix.trainer_api import TrainerApiMatrix
 from ftdoctor.typed_data import DataError, from_plain
@@ -20,6 +21,7 @@ FILES: dict[str, tuple[str, type]] = {
     "cuda.toml": ("cuda", CudaMatrix),
     "gpus.toml": ("gpus", GpuMatrix),
     "trainer_api.toml": ("trainer_api", TrainerApiMatrix),
+    "distributed.toml": ("distributed", DistributedMatrix),
 }
 
 

@@ -11,6 +11,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 if TYPE_CHECKING:  # trainer_api.py imports this module's helpers
+    from ftdoctor.matrix.distributed import DistributedMatrix
     from ftdoctor.matrix.trainer_api import TrainerApiMatrix
 
 MATRIX_SCHEMA = "ftdoctor-matrix/1"
@@ -217,4 +218,5 @@ class Matrix:
     torch: TorchMatrix
     cuda: CudaMatrix
     gpus: GpuMatrix
+    distributed: DistributedMatrix
     trainer_api: TrainerApiMatrix | None = None

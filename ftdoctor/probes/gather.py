@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from ftdoctor import __version__
 from ftdoctor.facts.model import Facts
-from ftdoctor.probes import driver, env_vars, python_env, system, toolkit, torch_probe
+from ftdoctor.probes import abi, driver, env_vars, python_env, system, toolkit, torch_probe
 from ftdoctor.probes.host import Host
 
 
@@ -31,6 +31,7 @@ def gather(host: Host, options: GatherOptions = GatherOptions()) -> Facts:
         system=system.probe(host),
         python=pyenv,
         env=env_vars.probe(host),
+        abi=abi.probe(host, pyenv),  # reads ELF files only; overlaps the torch subprocess
     )
     if running is not None:
         torch_facts = torch_probe.finish(running, torch_dist)

@@ -36,8 +36,11 @@ def probe(host: Host) -> PythonEnvFacts:
 
 
 def _same_interpreter(python: str) -> bool:
+    """The same environment, not only the same binary: every venv made from one Python links to its
+    executable, and it is the folder (the venv's bin/) that decides which site-packages it sees."""
     try:
-        return os.path.samefile(python, sys.executable)
+        same_folder = os.path.samefile(os.path.dirname(os.path.abspath(python)), os.path.dirname(sys.executable))
+        return same_folder and os.path.samefile(python, sys.executable)
     except OSError:
         return False
 

@@ -4,6 +4,10 @@ Code bands (documented in docs/rules.md, generated from this registry):
     DRV1xx  NVIDIA driver and CUDA driver API        ARC2xx  GPU architecture vs builds, precision
     TOR3xx  the torch build                          TLK4xx  CUDA toolkit for extension builds
     SYS5xx  system libraries, shadowed CUDA libs     PKG6xx  Python packages that must fit each other
+    TOR38x-39x  torch smoke test                     FLA75x-79x  flash-attn smoke test
+    BNB85x-89x  bitsandbytes smoke test              DSP95x-99x  DeepSpeed smoke tests
+    NET1xx  distributed (NCCL/gloo, shm, P2P, port)  TRI1xx  Triton
+    ABI1xx  compiled extensions vs torch and the system (static, from ELF files)
 Training-config rules (CFG1xx DAT5xx MDL6xx MEM7xx CEN8xx) need a config: ftdoctor/trainer/rules/__init__.py.
 """
 
@@ -15,6 +19,13 @@ from ftdoctor.rules.base import Rule
 
 FAMILY_MODULES = (
     "ftdoctor.rules.driver",
+    "ftdoctor.rules.verify_torch",
+    "ftdoctor.rules.verify_flash_attn",
+    "ftdoctor.rules.verify_bitsandbytes",
+    "ftdoctor.rules.verify_deepspeed",
+    "ftdoctor.rules.distributed",
+    "ftdoctor.rules.triton",
+    "ftdoctor.rules.abi",
 )
 
 FAMILY_TITLES = {
@@ -24,6 +35,13 @@ FAMILY_TITLES = {
     "toolkit": "CUDA toolkit",
     "system": "System libraries",
     "packages": "Python packages",
+    "verify-torch": "torch smoke test",
+    "verify-flash-attn": "flash-attn smoke test",
+    "verify-bitsandbytes": "bitsandbytes smoke test",
+    "verify-deepspeed": "DeepSpeed smoke tests",
+    "distributed": "Distributed (NCCL / gloo)",
+    "triton": "Triton",
+    "abi": "Compiled extensions (ABI)",
 }
 
 

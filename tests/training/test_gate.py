@@ -150,7 +150,7 @@ def fake_smokes(results: dict[str, str], seen: list):
                                results[name] != "ok" else "", details={"device": "cpu"}, stage="forward",
                                output_tail="RuntimeError: boom\n")
 
-    def run_smokes(host, names, *, world_size, facts):
+    def run_smokes(host, names, *, world_size, facts, notices=None, options=None):
         seen.append((list(names), world_size))
         return SimpleNamespace(facts=SimpleNamespace(verify=SimpleNamespace(smoke=smoke)), findings=[])
     return run_smokes

@@ -29,10 +29,14 @@ INSTALL = {"flash-attn": ("flash-attn", "--no-build-isolation"), "bitsandbytes":
 
 def default_runner() -> Runner:
     try:
-        from ftdoctor.verify import run_smokes  # verified loading, when this build has it
+        from ftdoctor.verify import SmokeOptions, run_smokes  # verified loading, when this build has it
     except ImportError:
         return facts_runner
-    return lambda requirements, facts: verify_runner(requirements, facts, run_smokes)
+
+    def run(requirements: tuple[Requirement, ...], facts: Facts) -> Evidence:
+        ops = next((tuple(r.detail.split(",")) for r in requirements if r.name == "deepspeed-ops"), ())
+        return verify_runner(requirements, facts, run_smokes, options=SmokeOptions(deepspeed_ops=ops))
+    return run
 
 
 # --------------------------------------------------------------------------- from the live facts
@@ -131,19 +135,18 @@ def _installed(req: Requirement, facts: Facts, unverified: str) -> CheckResult:
 
 
 # --------------------------------------------------------------------------- verified loading
-def verify_runner(requirements: tuple[Requirement, ...], facts: Facts, run_smokes: Callable[..., Any]) -> Evidence:
+def verify_runner(requirements: tuple[Requirement, ...], facts: Facts, run_smokes: Callable[..., Any], *,
+                  options: Any = None) -> Evidence:
     """Run exactly the smoke tests the requirements name through `run_smokes(host, names, world_size=,
-    facts=)`, and read each requirement's result from the smoke that proves it."""
+    facts=, options=, notices=)`, and read each requirement's result from the smoke that proves it."""
     import sys
     import time
-
-    from ftdoctor.probes.host import Host
 
     names = list(dict.fromkeys(r.smoke for r in requirements))
     world = max((r.count for r in requirements if r.name == "collective"), default=2)
     began = time.monotonic()
-    outcome = run_smokes(Host.from_environment(python=facts.python.executable or sys.executable), names,
-                         world_size=world, facts=facts)
+    extra = {"options": options} if options is not None else {}
+    outcome = run_smokes(_host(facts), names, world_size=world, facts=facts, notices=sys.stderr, **extra)
     verified = getattr(outcome.facts, "verify", None)
     results = []
     for requirement in requirements:
@@ -151,6 +154,20 @@ def verify_runner(requirements: tuple[Requirement, ...], facts: Facts, run_smoke
         results.append(_from_smoke(requirement, smoke) if smoke is not None else _from_facts(requirement, facts))
     return Evidence("verify", tuple(results), tuple(outcome.findings), f"smoke tests run: {', '.join(names)}",
                     round(time.monotonic() - began, 3))
+
+
+def _host(facts: Facts):
+    """This machine, for the training interpreter, with the DeepSpeed op cache the training run will use."""
+    import os
+    import sys
+
+    from ftdoctor.probes.host import Host
+    from ftdoctor.trainer.launch.command import extensions_dir
+
+    python = facts.python.executable or sys.executable
+    host = Host.from_environment(python=python)
+    env = {**host.env, "TORCH_EXTENSIONS_DIR": os.environ.get("TORCH_EXTENSIONS_DIR") or str(extensions_dir(python))}
+    return Host(root=host.root, env=env, python=python)
 
 
 def _from_smoke(requirement: Requirement, smoke: Any) -> CheckResult:

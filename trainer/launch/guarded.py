@@ -113,6 +113,7 @@ def _resuming(launch: Launch) -> Resuming | None:
 def gate_report(decision: GateDecision, pre: Preflight, options: TrainOptions) -> str:
     from ftdoctor import __version__
     from ftdoctor.report import terminal
+    from ftdoctor.rules import FAMILY_TITLES as MACHINE_TITLES
     from ftdoctor.trainer.gate.decide import TITLES
     from ftdoctor.trainer.rules import FAMILY_TITLES
 
@@ -123,7 +124,7 @@ def gate_report(decision: GateDecision, pre: Preflight, options: TrainOptions) -
               f"  gate      checks: {', '.join(decision.checks_run)} ({decision.evidence.runner}: "
               f"{decision.evidence.note})"]
     style = terminal.Style.for_stream(sys.stdout, no_colour=options.no_color)
-    return terminal.render(list(decision.findings), titles={**FAMILY_TITLES, **TITLES}, verbose=options.verbose,
+    return terminal.render(list(decision.findings), titles={**MACHINE_TITLES, **FAMILY_TITLES, **TITLES}, verbose=options.verbose,
                            style=style, header=header)
 
 

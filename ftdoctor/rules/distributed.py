@@ -1,0 +1,157 @@
+"""NET1xx: multi-process training on this machine. The all-reduce smoke test (NCCL with GPUs, gloo
+otherwise), the rendezvous port, /dev/shm, and consumer GPUs whose P2P/IB paths NCCL must not use."""
+
+from __future__ import annotations
+
+import re
+
+from packaging.version import InvalidVersion, Version
+
+from ftdoctor.facts.model import SmokeResult, SmokeStatus
+from ftdoctor.findings import Fix, Severity
+from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
+from ftdoctor.rules.smoke import broken, evidence, failure_cause, fetch
+
+FAMILY = "distributed"
+SMOKE = "distributed"
+NCCL_DEBUG_FIX = Fix("rerun with NCCL's own log to see which transport fails", ("NCCL_DEBUG=INFO ftdoctor check --verify",))
+
+
+def _ran(ctx: Context) -> SmokeResult | NotApplicable:
+    """The all-reduce result; NotApplicable when it could not start because the port was taken (NET104)."""
+    result = fetch(ctx, SMOKE)
+    if isinstance(result, SmokeResult) and result.details.get("port_in_use"):
+        return NotApplicable(f"not run: the rendezvous port {result.details.get('port')} is in use (NET104)")
+    return result
+
+
+class AllReduce(Rule):
+    """Local processes join a process group and all-reduce the right sum."""
+
+    code = "NET100"
+    family = FAMILY
+    smoke = SMOKE
+    severity = Severity.ERROR
+
+    def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
+        result = _ran(ctx)
+        if isinstance(result, NotApplicable):
+            return result
+        if failed := broken(result, "the all-reduce smoke test"):
+            return failed
+        backend = result.details.get("backend") or "?"
+        if result.status == SmokeStatus.OK:
+            return Pass(result.reason, evidence(result, backend=backend))
+        tails = "\n".join(r.get("stderr_tail", "") for r in result.details.get("ranks", []))
+        cause, fixes = failure_cause(result.reason + "\n" + tails)
+        extra = (NCCL_DEBUG_FIX,) if backend == "nccl" else ()
+        return Fail(f"the {backend} all-reduce failed: {result.reason}{cause}",
+                    evidence(result, backend=backend, ranks=result.details.get("ranks", [])), fixes=fixes + extra)
+
+
+class NcclWorks(Rule):
+    """NCCL works between the local GPUs."""
+
+    code = "NET101"
+    family = FAMILY
+    smoke = SMOKE
+    severity = Severity.ERROR
+
+    def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
+        result = _ran(ctx)
+        if isinstance(result, NotApplicable):
+            return result
+        skipped = result.details.get("nccl_skipped")
+        if skipped:
+            return NotApplicable(f"{skipped}: NCCL was not tried (the all-reduce used {result.details.get('backend')})")
+        if result.details.get("backend") != "nccl":
+            return NotApplicable("the all-reduce smoke test did not get as far as choosing a backend (NET100)")
+        if result.status == SmokeStatus.OK:
+            return Pass(f"NCCL all-reduce across {result.details.get('world_size')} GPUs is right", evidence(result))
+        return Fail(f"NCCL between local GPUs fails: {result.reason}", evidence(result), fixes=(NCCL_DEBUG_FIX,))
+
+
+class PortFree(Rule):
+    """The rendezvous port (MASTER_PORT, or a free one) can be bound."""
+
+    code = "NET104"
+    family = FAMILY
+    smoke = SMOKE
+    severity = Severity.ERROR
+
+    def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
+        result = fetch(ctx, SMOKE)
+        if isinstance(result, NotApplicable):
+            return result
+        port, source = result.details.get("port"), result.details.get("port_source")
+        if port is None:
+            return NotApplicable("the all-reduce smoke test ended before choosing a port (NET100)")
+        if not result.details.get("port_in_use"):
+            return Pass(f"port {port} ({source}) was free", evidence(result, port=port))
+        return Fail(f"{result.reason}: a training run rendezvousing there fails with 'Address already in use'",
+                    evidence(result, port=port, port_source=source),
+                    fixes=(Fix("find what holds the port, or choose another", (f"ss -ltnp 'sport = :{port}'", "export MASTER_PORT=29501")),))
+
+
+class SharedMemory(Rule):
+    """/dev/shm is large enough for NCCL's shared-memory transport and DataLoader workers."""
+
+    code = "NET102"
+    family = FAMILY
+    severity = Severity.WARNING
+
+    def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
+        floor = ctx.matrix.distributed.shm
+        size = ctx.facts.system.shm_bytes
+        if size is None:  # the system probe found no /dev/shm to measure, or the snapshot does not say
+            return NotApplicable("the size of /dev/shm is not known")
+        shown = f"{size / 2**20:.0f} MiB"
+        if size >= floor.min_bytes:
+            return Pass(f"/dev/shm has {shown}", {"shm_bytes": size})
+        container = " (a container's default is 64 MiB)" if ctx.facts.system.container else ""
+        return Fail(f"/dev/shm has only {shown}{container}, below {floor.min_bytes / 2**20:.0f} MiB: NCCL between GPUs "
+                    "and DataLoader workers fail with bus errors or 'unhandled system error'",
+                    {"shm_bytes": size, "min_bytes": floor.min_bytes, "source": floor.source},
+                    fixes=(Fix("give the container more shared memory", ("docker run --shm-size=16g ...  # or --ipc=host",)),))
+
+
+class ConsumerGpuP2p(Rule):
+    """Consumer GPUs whose peer-to-peer or InfiniBand paths break NCCL have them switched off."""
+
+    code = "NET103"
+    family = FAMILY
+    severity = Severity.ERROR
+
+    def check(self, ctx: Context) -> Pass | Fail | NotApplicable | Unknown:
+        gpus = ctx.facts.driver.gpus
+        if len(gpus) < 2:
+            return NotApplicable(f"{len(gpus)} NVIDIA GPU(s): NCCL peer-to-peer needs two or more")
+        for rule in ctx.matrix.distributed.p2p:
+            affected = [g.name for g in gpus if re.search(rule.gpu_name, g.name, re.IGNORECASE)]
+            if len(affected) >= rule.min_gpus:
+                return _judge_p2p(ctx, rule, affected)
+        return Pass(f"no GPU among {', '.join(sorted({g.name for g in gpus}))} needs P2P/IB switched off")
+
+
+def _judge_p2p(ctx: Context, rule, affected: list[str]) -> Pass | Fail | Unknown:
+    driver = ctx.facts.driver.driver_version.value
+    if rule.driver_below is not None:
+        if driver is None:
+            return Unknown(f"{len(affected)} x {affected[0]}: whether NCCL needs P2P/IB off depends on the driver, which is unknown")
+        try:
+            if Version(driver) >= Version(rule.driver_below):
+                return Pass(f"{len(affected)} x {affected[0]} on driver {driver} (>= {rule.driver_below}): P2P and IB are supported")
+        except InvalidVersion:
+            return Unknown(f"driver version {driver!r} cannot be compared with {rule.driver_below}")
+    missing = {k: v for k, v in rule.env.items() if ctx.facts.env.get(k) != v}
+    if not missing:
+        return Pass(f"{', '.join(f'{k}={v}' for k, v in rule.env.items())} set for {len(affected)} x {affected[0]}")
+    settings = " ".join(f"{k}={v}" for k, v in missing.items())
+    on_driver = f" on driver {driver} (< {rule.driver_below})" if rule.driver_below else ""
+    return Fail(f"{len(affected)} x {affected[0]}{on_driver}: NCCL's P2P/IB paths hang or return wrong results; {settings} "
+                "is not set", {"gpus": affected, "driver": driver, "missing": missing, "source": rule.source},
+                fixes=(Fix("switch them off for every training run", (f"export {settings}",)),)
+                + ((Fix(f"or upgrade the NVIDIA driver to {rule.driver_below} or newer"),) if rule.driver_below else ()))
+
+
+RULES = (AllReduce, NcclWorks, SharedMemory, ConsumerGpuP2p, PortFree)

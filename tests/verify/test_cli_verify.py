@@ -1,0 +1,43 @@
+"""`ftdoctor check --verify` options as a user meets them: bad combinations are one line, exit 3."""
+
+import socket
+
+import pytest
+
+
+def test_verify_cannot_judge_a_snapshot(cli, tmp_path):
+    saved = tmp_path / "box.json"
+    assert cli("check", "--no-torch", "--save-facts", str(saved)).returncode in (0, 1, 2)
+    result = cli("check", "--facts", str(saved), "--verify")
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == [
+        "ftdoctor: error: --facts: --verify runs smoke tests on this machine; it cannot judge a saved snapshot"
+        " — a snapshot saved with --verify --save-facts keeps its smoke results"]
+
+
+def test_unknown_smoke_name(cli):
+    result = cli("check", "--verify-only", "torch,flashattn")
+    assert result.returncode == 3
+    assert "unknown smoke test 'flashattn'" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_port_in_use_is_reported(cli):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = cli("check", "--verify-only", "distributed", "--json", env={"MASTER_PORT": str(port)})
+    found = {f["code"]: f for f in result.json()["data"]["findings"]}
+    assert found["NET104"]["severity"] == "error"
+    assert f"the rendezvous port {port} (MASTER_PORT) is already in use" in found["NET104"]["message"]
+    assert found["NET100"]["severity"] == "skipped"
+
+
+@pytest.mark.slow
+def test_saved_snapshot_keeps_the_smoke_results(cli, tmp_path):
+    saved = tmp_path / "box.json"
+    cli("check", "--no-torch", "--verify-only", "torch", "--save-facts", str(saved), "--json")
+    result = cli("check", "--facts", str(saved), "--json", "-v")
+    found = {f["code"]: f for f in result.json()["data"]["findings"]}
+    assert found["TOR380"]["severity"] == "ok" and found["TOR380"]["message"].startswith("a 256x256 matmul is right on cpu")

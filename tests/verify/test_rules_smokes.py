@@ -1,0 +1,268 @@
+"""The smoke-test rule families judged on recorded facts: each verdict, its boundary, and its fix."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from ftdoctor.facts.model import (
+    Distribution, DriverFacts, Facts, Gpu, PythonEnvFacts, Resolved, SmokeResult, SmokeStatus, Status, SystemFacts,
+    TorchFacts, VerifyFacts,
+)
+from ftdoctor.findings import Severity
+from ftdoctor.matrix import load_matrix
+from ftdoctor.rules import all_rules
+from ftdoctor.rules.base import Context
+from ftdoctor.rules.engine import judge
+from ftdoctor.rules.smoke import rules_for_smokes, without_unrun_smokes
+from ftdoctor.rules.verify_flash_attn import fitting_wheel
+
+PY = "/opt/env/bin/python"
+
+
+def facts(*smokes: SmokeResult, gpus=(), driver=None, torch=None, dists=(), env=None, shm=None, container=()) -> Facts:
+    return Facts(
+        python=PythonEnvFacts(status=Status.OK, executable=PY, version="3.11.7", distributions=tuple(dists)),
+        torch=torch or TorchFacts(status=Status.OK, version="2.8.0+cu128", cuda="12.8", cxx11_abi=True),
+        driver=DriverFacts(gpus=tuple(gpus), driver_version=Resolved(driver, "nvml" if driver else "")),
+        system=SystemFacts(machine="x86_64", shm_bytes=shm, container=tuple(container)),
+        env=env or {},
+        verify=VerifyFacts(status=Status.OK, reason="", smokes=smokes) if smokes else VerifyFacts(),
+    )
+
+
+def smoke(name, status="ok", reason="", **details) -> SmokeResult:
+    return SmokeResult(name=name, status=SmokeStatus(status), reason=reason, details=details)
+
+
+def verdict(f: Facts, code: str):
+    findings = {x.code: x for x in judge(all_rules(), Context(facts=f, matrix=load_matrix()))}
+    return findings[code]
+
+
+def gpu(name, index=0, cc="8.9"):
+    return Gpu(index=index, name=name, source="nvml", compute_capability=cc)
+
+
+# --- what applies when ------------------------------------------------------------------------------------
+
+def test_without_verify_the_smoke_rules_are_left_out_and_the_static_ones_stay():
+    rules = without_unrun_smokes(all_rules(), facts())
+    codes = {r.code for r in rules}
+    assert "NET102" in codes and "ABI100" in codes and not codes & {"TOR380", "FLA750", "NET100", "DSP955"}
+
+
+def test_only_the_families_of_smokes_that_ran_are_judged():
+    codes = {r.code for r in without_unrun_smokes(all_rules(), facts(smoke("deepspeed")))}
+    assert {"DSP950", "DSP955", "NET102"} <= codes and not codes & {"TOR380", "NET100", "FLA750"}
+
+
+def test_the_gate_gets_the_families_of_the_smokes_it_asked_for():
+    codes = {r.code for r in rules_for_smokes(["distributed"])}
+    assert {"NET100", "NET101", "NET102", "NET103", "NET104"} <= codes and not any(c.startswith("TOR") for c in codes)
+
+
+def test_a_smoke_that_was_not_run_is_skipped_with_the_reason():
+    f = facts(smoke("torch", reason="a 256x256 matmul is right on cpu", devices=[{"device": "cpu", "ok": True}]))
+    assert verdict(f, "BNB850").severity == Severity.SKIPPED
+    assert verdict(f, "BNB850").message == "the bitsandbytes-4bit smoke test was not run"
+
+
+# --- torch ------------------------------------------------------------------------------------------------
+
+def test_torch_kernel_missing_for_the_gpu_names_the_cause():
+    f = facts(smoke("torch", "failed", "cuda:0: ...", torch="2.8.0+cu128", devices=[
+        {"device": "cuda:0", "name": "Tesla K80", "ok": False,
+         "error": "CUDA error: no kernel image is available for execution on the device"}]))
+    found = verdict(f, "TOR380")
+    assert found.severity == Severity.ERROR
+    assert found.message.startswith("torch failed on cuda:0 (Tesla K80): CUDA error: no kernel image")
+    assert "cause: this torch (or extension) was not compiled for the GPU's architecture" in found.message
+
+
+def test_cuda_torch_that_cannot_see_the_gpus_fails_with_torchs_warning():
+    details = {"torch": "2.8.0+cu128", "torch_cuda": "12.8", "cuda_compiled": True, "cuda_available": False,
+               "device_count": 0, "warnings": ["The NVIDIA driver on your system is too old (found version 11080)."],
+               "devices": [{"device": "cpu", "ok": True}]}
+    f = facts(smoke("torch", **details), gpus=[gpu("NVIDIA A100")], driver="520.61.05")
+    found = verdict(f, "TOR381")
+    assert found.severity == Severity.ERROR and "too old (found version 11080)" in found.message
+    assert "cause: the NVIDIA driver is older" in found.message
+    assert verdict(replace(f, driver=DriverFacts()), "TOR381").severity == Severity.SKIPPED
+
+
+# --- flash-attn ---------------------------------------------------------------------------------------------
+
+FA = Distribution(name="flash-attn", version="2.8.3")
+
+
+@pytest.mark.parametrize("torch_version, cuda, abi, expected", [
+    ("2.8.0+cu128", "12.8", True, "flash_attn-2.8.3+cu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"),
+    ("2.6.0+cu124", "12.4", False, "flash_attn-2.8.3+cu12torch2.6cxx11abiFALSE-cp311-cp311-linux_x86_64.whl"),
+    ("2.9.1+cu130", "13.0", True, "flash_attn-2.8.3+cu13torch2.9cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"),
+    ("2.4.0+cu118", "11.8", False, "flash_attn-2.8.3+cu11torch2.4cxx11abiFALSE-cp311-cp311-linux_x86_64.whl"),
+    ("2.13.0+cpu", None, True, None),
+])
+def test_the_wheel_flash_attns_setup_would_fetch(torch_version, cuda, abi, expected):
+    torch = TorchFacts(status=Status.OK, version=torch_version, cuda=cuda, cxx11_abi=abi)
+    assert fitting_wheel(facts(torch=torch, dists=[FA])) == expected
+
+
+def test_undefined_symbol_means_another_torch_and_the_fix_names_the_wheel():
+    symbol = "_ZN3c105ErrorC2ENS_14SourceLocationESs"
+    f = facts(smoke("flash-attn", "failed", torch="2.8.0+cu128", version="2.8.3", forward={"ok": False, "skipped": "x"},
+                    **{"import": {"ok": False, "error_type": "ImportError",
+                                  "error": f"/env/flash_attn_2_cuda.cpython-311-x86_64-linux-gnu.so: undefined symbol: {symbol}"}}),
+              dists=[FA])
+    found = verdict(f, "FLA750")
+    assert found.severity == Severity.ERROR
+    assert f"built for another torch (built with the other C++ string ABI): undefined symbol {symbol}" in found.message
+    assert "flash_attn-2.8.3+cu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl" in found.fixes[0].summary
+    assert found.fixes[0].commands == (f"{PY} -m pip uninstall -y flash-attn",
+                                       f"{PY} -m pip install --no-build-isolation --no-cache-dir flash-attn==2.8.3")
+
+
+def test_extension_for_another_cuda():
+    f = facts(smoke("flash-attn", "failed", torch_cuda="12.8", version="2.8.3", **{"import": {
+        "ok": False, "error": "libcudart.so.11.0: cannot open shared object file: No such file or directory"}}), dists=[FA])
+    assert "needs libcudart.so.11.0, which is not there: it was built for another CUDA than this torch's (12.8)" in verdict(f, "FLA750").message
+
+
+def test_turing_gets_use_sdpa_and_a_wrong_result_is_an_error():
+    turing = {"ok": False, "device": "Tesla T4", "compute_capability": "7.5",
+              "error_type": "RuntimeError", "error": "FlashAttention only supports Ampere GPUs or newer."}
+    f = facts(smoke("flash-attn", "failed", **{"import": {"ok": True}, "forward": turing}), dists=[FA])
+    found = verdict(f, "FLA751")
+    assert found.severity == Severity.WARNING and "Tesla T4 (sm_75) is not supported by FlashAttention-2" in found.message
+    assert 'attn_implementation="sdpa"' in found.fixes[0].summary
+    wrong = {"ok": False, "device": "H100", "error": "flash-attn output differs from the float32 reference by 0.5 (sdpa: 0.002)"}
+    f = facts(smoke("flash-attn", "failed", **{"import": {"ok": True}, "forward": wrong}), dists=[FA])
+    assert verdict(f, "FLA751").severity == Severity.ERROR
+    right = {"ok": True, "device": "H100", "errors": [{"causal": False, "flash": 0.003, "sdpa": 0.002}]}
+    f = facts(smoke("flash-attn", **{"import": {"ok": True}, "forward": right}), dists=[FA])
+    assert verdict(f, "FLA751").message == "forward matches the float32 reference within 0.003 on H100"
+
+
+# --- bitsandbytes -------------------------------------------------------------------------------------------
+
+def bnb(library, **extra):
+    base = {"version": "0.50.2", "torch": "2.8.0+cu128", "torch_cuda": "12.8", "device": "cuda",
+            "bnb_cuda_version_env": None, "library": library, "sanity": {"ok": True, "how": "own"},
+            "nf4_lora": {"ok": True, "dtype": "bfloat16", "kernel_relative_error": 0.004}}
+    return smoke("bitsandbytes-4bit", **{**base, **extra})
+
+
+def test_error_handler_fallback_is_an_error_on_gpu_and_a_warning_on_cpu():
+    lib = {"known": True, "class": "ErrorHandlerMockBNBNativeLibrary", "path": None, "fallback": True, "backend": "CUDA",
+           "fallback_error": "libcudart.so.12: cannot open shared object file"}
+    found = verdict(facts(bnb(lib)), "BNB850")
+    assert found.severity == Severity.ERROR and "every GPU operation will raise" in found.message
+    assert found.fixes[0].commands == (f"{PY} -m pip install --force-reinstall --no-deps bitsandbytes==0.50.2",)
+    cpu = verdict(facts(bnb({**lib, "backend": "CPU"})), "BNB850")
+    assert cpu.severity == Severity.WARNING
+
+
+def test_bnb_cuda_version_override_that_does_not_match_torch():
+    lib = {"fallback": False, "backend": "CUDA", "path": "/env/bitsandbytes/libbitsandbytes_cuda124.so"}
+    found = verdict(facts(bnb(lib, bnb_cuda_version_env="124")), "BNB850")
+    assert found.severity == Severity.WARNING
+    assert found.message == "BNB_CUDA_VERSION=124 makes bitsandbytes load libbitsandbytes_cuda124.so while torch uses CUDA 12.8"
+    assert verdict(facts(bnb(lib, bnb_cuda_version_env="128")), "BNB850").severity == Severity.OK
+
+
+def test_nearest_packaged_build_is_named():
+    lib = {"fallback": False, "backend": "CUDA", "path": "/env/bitsandbytes/libbitsandbytes_cuda126.so"}
+    assert "(CUDA 12.8; nearest packaged build: CUDA 12.6)" in verdict(facts(bnb(lib)), "BNB850").message
+
+
+def test_4bit_unsupported_on_cpu_is_a_warning():
+    lib = {"fallback": False, "backend": "CPU", "path": "/env/bitsandbytes/libbitsandbytes_cpu.so"}
+    step = {"ok": False, "error_type": "NotImplementedError", "error": "4-bit on CPU is not implemented"}
+    found = verdict(facts(bnb(lib, device="cpu", torch_cuda=None, nf4_lora=step)), "BNB852")
+    assert found.severity == Severity.WARNING and "does not run on the CPU" in found.message
+
+
+# --- DeepSpeed ----------------------------------------------------------------------------------------------
+
+def ds(**extra):
+    base = {"version": "0.19.8", "torch": "2.9.1+cu130", "torch_cuda": "13.0", "accelerator": "cuda",
+            "communication_backend": "nccl", "installed_ops": [], "ops": {"cpu_adam": {"compatible": True}},
+            "prerequisites": {"nvcc": {"ok": True, "path": "/usr/local/cuda/bin/nvcc", "version": "12.8"},
+                              "ninja": {"ok": False, "path": None}}}
+    return smoke("deepspeed", **{**base, **extra})
+
+
+def test_nvcc_major_must_match_torchs_cuda():
+    found = verdict(facts(ds()), "DSP954")
+    assert found.severity == Severity.ERROR and "differ in major version" in found.message
+    same = ds(prerequisites={"nvcc": {"ok": True, "path": "/usr/local/cuda/bin/nvcc", "version": "13.2"}})
+    assert verdict(facts(same), "DSP954").severity == Severity.OK
+    cpu = ds(accelerator="cpu")
+    assert verdict(facts(cpu), "DSP954").severity == Severity.SKIPPED
+
+
+def test_missing_ninja_warns_with_the_pip_fix():
+    found = verdict(facts(ds()), "DSP951")
+    assert found.severity == Severity.WARNING and found.fixes[0].commands == (f"{PY} -m pip install ninja",)
+
+
+def test_cpu_accelerator_next_to_gpus_is_a_warning():
+    f = facts(ds(accelerator="cpu", ds_accelerator_env="cpu"), gpus=[gpu("NVIDIA H100 80GB HBM3", cc="9.0")])
+    found = verdict(f, "DSP950")
+    assert found.severity == Severity.WARNING and "(DS_ACCELERATOR=cpu is set)" in found.message
+
+
+def test_ops_build_not_run_says_how_to_opt_in_and_a_compile_error_names_its_cause():
+    assert "--verify-deepspeed-ops" in verdict(facts(ds()), "DSP955").message
+    failed = SmokeResult("deepspeed-ops", SmokeStatus.FAILED, "fused_adam: ...", {"ops": {"fused_adam": {
+        "ok": False, "error": "Error building extension 'fused_adam'"}}},
+        output_tail="ATen.h:5:2: error: #error C++20 or later compatible compiler is required to use ATen.")
+    found = verdict(facts(ds(), failed), "DSP955")
+    assert found.severity == Severity.ERROR and "cause: torch's headers need a newer C++ standard" in found.message
+
+
+# --- distributed --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("driver, env, severity", [
+    ("550.40.06", {}, Severity.ERROR),
+    ("550.40.07", {}, Severity.OK),
+    ("535.183.01", {"NCCL_P2P_DISABLE": "1", "NCCL_IB_DISABLE": "1"}, Severity.OK),
+    ("535.183.01", {"NCCL_P2P_DISABLE": "1"}, Severity.ERROR),
+    (None, {}, Severity.WARNING),
+])
+def test_rtx_40_series_p2p_rule(driver, env, severity):
+    gpus = [gpu("NVIDIA GeForce RTX 4090", 0), gpu("NVIDIA GeForce RTX 4090", 1)]
+    found = verdict(facts(gpus=gpus, driver=driver, env=env), "NET103")
+    assert found.severity == severity, found.message
+    if severity == Severity.ERROR:
+        assert "NCCL_IB_DISABLE=1" in found.fixes[0].commands[0]
+
+
+def test_one_consumer_gpu_or_datacenter_gpus_need_nothing():
+    assert verdict(facts(gpus=[gpu("NVIDIA GeForce RTX 4090")], driver="535.1"), "NET103").severity == Severity.SKIPPED
+    two = [gpu("NVIDIA A100-SXM4-80GB", 0, "8.0"), gpu("NVIDIA A100-SXM4-80GB", 1, "8.0")]
+    assert verdict(facts(gpus=two, driver="535.1"), "NET103").severity == Severity.OK
+
+
+@pytest.mark.parametrize("size, severity", [(64 * 2**20, Severity.WARNING), (512 * 2**20 - 1, Severity.WARNING),
+                                            (512 * 2**20, Severity.OK), (None, Severity.SKIPPED)])
+def test_shm_floor(size, severity):
+    found = verdict(facts(shm=size, container=("docker",)), "NET102")
+    assert found.severity == severity
+    if size == 64 * 2**20:
+        assert "/dev/shm has only 64 MiB (a container's default is 64 MiB)" in found.message
+
+
+def test_port_in_use_fails_net104_and_skips_the_all_reduce():
+    busy = smoke("distributed", "failed", "the rendezvous port 29500 (MASTER_PORT) is already in use: Address already in use",
+                 port=29500, port_source="MASTER_PORT", port_in_use=True)
+    assert verdict(facts(busy), "NET104").severity == Severity.ERROR
+    assert verdict(facts(busy), "NET100").message == "not run: the rendezvous port 29500 is in use (NET104)"
+
+
+def test_a_rank_that_hung_in_nccl_init():
+    hung = smoke("distributed", "failed", "rank 1 did not finish in time (killed) in stage 'init_process_group(nccl)'",
+                 backend="nccl", world_size=2, port=1, ranks=[])
+    found = verdict(facts(hung), "NET101")
+    assert found.severity == Severity.ERROR and "NCCL_DEBUG=INFO" in found.fixes[0].commands[0]
