@@ -140,14 +140,15 @@ def test_unknown_torch_is_never_ok(project):
 
 
 # -------------------------------------------------------------------------- the verified-loading seam
-def fake_smokes(results: dict[str, str], seen: list):
+def fake_smokes(results: dict[str, str], seen: list, gpus: int = 2):
     """Stands in for ftdoctor.verify.run_smokes (verified loading), recording how it was called."""
 
     def smoke(name):
         if name not in results:
             return None
+        details = {"cuda_available": gpus > 0, "device_count": gpus, "torch": "2.13.0", "torch_cuda": "13.0"}
         return SimpleNamespace(name=name, status=SimpleNamespace(value=results[name]), reason="boom" if
-                               results[name] != "ok" else "", details={"device": "cpu"}, stage="forward",
+                               results[name] != "ok" else "", details=details, stage="forward",
                                output_tail="RuntimeError: boom\n")
 
     def run_smokes(host, names, *, world_size, facts, notices=None, options=None):
@@ -170,7 +171,23 @@ def test_the_verify_runner_runs_exactly_the_named_smokes():
                       "bitsandbytes-4bit": (CheckStatus.FAILED, "works"),
                       "collective": (CheckStatus.UNKNOWN, "none")}
     failed = evidence.result("bitsandbytes-4bit")
-    assert "crashed at forward: boom" in failed.message and failed.details["device"] == "cpu"
+    assert "crashed at forward: boom" in failed.message and failed.details["device_count"] == 2
+
+
+def test_a_passing_torch_smoke_without_enough_gpus_fails_cuda():
+    requirements = (Requirement("cuda", "torch", "4 process(es) on GPUs", count=4),)
+    evidence = verify_runner(requirements, gpu_facts(2), fake_smokes({"torch": "ok"}, [], gpus=2))
+    assert evidence.results[0].status == CheckStatus.FAILED
+    assert "the `torch` smoke test found 2" in evidence.results[0].message
+
+
+def test_a_skipped_smoke_of_a_missing_package_fails():
+    packages = {k: v for k, v in STACK.items() if k != "deepspeed"}
+    requirements = (Requirement("deepspeed", "deepspeed", "deepspeed: ZeRO-2"),)
+    evidence = verify_runner(requirements, cpu_facts(packages), fake_smokes({"deepspeed": "skipped"}, []))
+    assert evidence.results[0].status == CheckStatus.FAILED and "not installed" in evidence.results[0].message
+    evidence = verify_runner(requirements, cpu_facts(), fake_smokes({"deepspeed": "skipped"}, []))
+    assert evidence.results[0].status == CheckStatus.UNKNOWN and "skipped: boom" in evidence.results[0].message
 
 
 def test_the_gate_uses_an_injected_runner(project):
@@ -190,6 +207,7 @@ def test_the_cli_refuses_flash_attention_here_and_prints_the_fix(project, cli):
     assert "✗ RUN913 flash-attn is needed by attn_implementation: flash_attention_2, and it is not installed" \
         in result.stdout
     assert "-m pip install flash-attn --no-build-isolation" in result.stdout
-    assert "RUN911 CUDA is needed by attn_implementation" in result.stdout
+    assert "✗ RUN911 CUDA on 1 device(s) is needed by attn_implementation: flash_attention_2" in result.stdout
+    assert "a CPU-only build" in result.stdout
     assert "launch refused" in result.stdout and "nothing was started or written" in result.stdout
     assert not (project.root / "out").exists()

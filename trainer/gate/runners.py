@@ -151,7 +151,8 @@ def verify_runner(requirements: tuple[Requirement, ...], facts: Facts, run_smoke
     results = []
     for requirement in requirements:
         smoke = verified.smoke(requirement.smoke) if verified is not None else None
-        results.append(_from_smoke(requirement, smoke) if smoke is not None else _from_facts(requirement, facts))
+        results.append(_from_smoke(requirement, smoke, facts) if smoke is not None else
+                       _from_facts(requirement, facts))
     return Evidence("verify", tuple(results), tuple(outcome.findings), f"smoke tests run: {', '.join(names)}",
                     round(time.monotonic() - began, 3))
 
@@ -170,16 +171,35 @@ def _host(facts: Facts):
     return Host(root=host.root, env=env, python=python)
 
 
-def _from_smoke(requirement: Requirement, smoke: Any) -> CheckResult:
+def _from_smoke(requirement: Requirement, smoke: Any, facts: Facts) -> CheckResult:
     status = str(getattr(smoke.status, "value", smoke.status))
     details = {"smoke": smoke.name, "status": status, "stage": smoke.stage, **dict(smoke.details or {})}
-    if status == "ok":
-        return CheckResult(requirement.name, CheckStatus.OK, f"`{smoke.name}` smoke test passed", "works",
-                           details=details)
-    if status == "skipped":
+    if status == "skipped":  # e.g. "flash-attn is not installed": what the facts say decides
+        known = _from_facts(requirement, facts)
+        if known.status == CheckStatus.FAILED:
+            return known
         return CheckResult(requirement.name, CheckStatus.UNKNOWN, f"`{smoke.name}` smoke test skipped: {smoke.reason}",
                            details=details)
-    tail = (smoke.output_tail or "").strip().splitlines()[-1:] or [""]
-    return CheckResult(requirement.name, CheckStatus.FAILED, f"`{smoke.name}` smoke test {status}"
-                       f"{' at ' + smoke.stage if smoke.stage else ''}: {smoke.reason or tail[0]}", "works",
-                       (Fix("`ftdoctor check --verify` shows the smoke test's output and the fix"),), details)
+    if status != "ok":
+        tail = (smoke.output_tail or "").strip().splitlines()[-1:] or [""]
+        return CheckResult(requirement.name, CheckStatus.FAILED, f"`{smoke.name}` smoke test {status}"
+                           f"{' at ' + smoke.stage if smoke.stage else ''}: {smoke.reason or tail[0]}", "works",
+                           (Fix("`ftdoctor check --verify` shows the smoke test's output and the fix"),), details)
+    if requirement.name == "cuda":
+        return _cuda_from_smoke(requirement, details)
+    if requirement.name == "bf16":
+        return _bf16(requirement, facts)  # the smoke's matmul is float32: the compute capability decides
+    return CheckResult(requirement.name, CheckStatus.OK, f"`{smoke.name}` smoke test passed", "works", details=details)
+
+
+def _cuda_from_smoke(requirement: Requirement, details: dict[str, Any]) -> CheckResult:
+    count = (details.get("device_count") or 0) if details.get("cuda_available") else 0
+    if count >= requirement.count:
+        return CheckResult(requirement.name, CheckStatus.OK, f"a matmul is right on {count} CUDA device(s) (`torch` "
+                           "smoke test)", "works", details=details)
+    build = f"CUDA {details['torch_cuda']}" if details.get("torch_cuda") else "a CPU-only build"
+    return CheckResult(requirement.name, CheckStatus.FAILED, f"CUDA on {requirement.count} device(s) is needed by "
+                       f"{requirement.why}, but the `torch` smoke test found {count} (torch {details.get('torch')}, "
+                       f"{build})", "works", (Fix("run on a machine with NVIDIA GPUs and a CUDA build of torch "
+                                                  "(`ftdoctor check` names the build for its driver), or change the "
+                                                  "setting that needs CUDA"),), details)
