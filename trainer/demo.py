@@ -60,7 +60,7 @@ def write_project(folder: Path, *, steps: int = 300) -> Path:
 def answer(base: Path, adapter: Path, questions: tuple[str, ...] = QUESTIONS) -> list[tuple[str, str]]:
     """Load the base model with the saved adapter and answer each question greedily."""
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from ftdoctor.trainer.recipe.merge import load_base
     from ftdoctor.trainer.tiny import SYSTEM
