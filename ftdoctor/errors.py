@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     WARNINGS = 1
     ERRORS = 2
     COULD_NOT_RUN = 3
+    TRAINING_FAILED = 4  # ftdoctor train: the training processes failed (the gate had let them start)
     INTERRUPTED = 130
 
 

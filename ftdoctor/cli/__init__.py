@@ -28,8 +28,9 @@ COMMANDS = (
     Command("compare", "ftdoctor.cli.compare", "compare the saved facts of several machines (the nodes of a cluster)"),
     Command("tui", "ftdoctor.cli.tui", "browse the findings and fixes in a terminal app"),
     Command("explain", "ftdoctor.cli.explain", "name the root cause and the fix from an error log"),
-    Command("train", "ftdoctor.cli.train", "preflight a training config (--dry-run) before launching it"),
+    Command("train", "ftdoctor.cli.train", "train a config once a gate checks it works here (--dry-run: preflight)"),
     Command("estimate", "ftdoctor.cli.estimate", "estimate a training config's peak GPU memory"),
+    Command("demo", "ftdoctor.cli.demo", "train ftdoctor's tiny local model end to end (no download)"),
 )
 
 EXIT_CODES = """exit codes (`ftdoctor COMMAND --help` says what each means for that command):
@@ -37,6 +38,7 @@ EXIT_CODES = """exit codes (`ftdoctor COMMAND --help` says what each means for t
   1    warnings only (explain: no known cause; estimate: tight)
   2    errors (lock: nothing fits; estimate: does not fit; matrix: disagreements or a stale page)
   3    ftdoctor could not run (bad input, unreadable file, internal error)
+  4    train: the training processes failed
   130  interrupted (Ctrl-C)"""
 
 

@@ -53,7 +53,8 @@ def test_warnings_fail_only_with_fail_on_warning(cli, project):
 
 
 def test_without_dry_run_it_says_how_to_run_the_preflight(cli, project):
-    result = cli("train", "config.yml", cwd=project)
+    # without --dry-run, `train` launches on this machine; a described machine is for the preflight only
+    result = cli("train", "config.yml", "--gpu", "H100", cwd=project)
     assert result.returncode == 3 and "--dry-run" in result.stderr and "Traceback" not in result.stderr
 
 
