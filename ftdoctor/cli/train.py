@@ -23,6 +23,7 @@ EPILOG = """examples:
   ftdoctor train config.yml --dry-run --gpu H100 --gpus 8
   ftdoctor train config.yml --dry-run --facts box.json  ... for a saved snapshot
   ftdoctor train config.yml --dry-run --json            machine-readable
+  ftdoctor train configs/*.yml --dry-run --gpu H100     every config, one section each (the pre-commit hook)
   ftdoctor train --list-rules                           every preflight rule with its code
   ftdoctor train config.yml                            gate, then train here
   ftdoctor train config.yml --processes 2              ... in 2 processes (DDP; DeepSpeed/FSDP from the config)
@@ -41,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ftdoctor.report.output import add_output_options
     from ftdoctor.trainer.machine import add_machine_options
 
-    parser.add_argument("config", nargs="?", help="the training config (YAML)")
+    parser.add_argument("config", nargs="*", help="the training config (YAML); with --dry-run, several (one section each)")
     parser.add_argument("--dry-run", action="store_true", help="run the preflight only (launch nothing)")
     parser.add_argument("--list-rules", action="store_true", help="print every preflight rule and exit")
     launch = parser.add_argument_group("launching (without --dry-run)")
@@ -63,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.config:
         raise UsageError("no config given", where="ftdoctor train", hint="ftdoctor train config.yml --dry-run")
     if not args.dry_run:
+        if len(args.config) > 1:
+            raise UsageError("training runs one config at a time", where="ftdoctor train",
+                             hint="several configs are for --dry-run (the preflight)")
+        args.config = args.config[0]
         return launch(args)
     return preflight(args, command="train")
 
@@ -91,8 +96,9 @@ def launch(args: argparse.Namespace) -> ExitCode:
 
 
 def preflight(args: argparse.Namespace, *, command: str) -> ExitCode:
+    """The preflight of every config for one machine; one config is one report, several are one section each."""
     from ftdoctor.matrix import load_matrix
-    from ftdoctor.report.output import Report, emit, split_codes
+    from ftdoctor.report.output import Report, Section, emit, split_codes
     from ftdoctor.rules.base import Context
     from ftdoctor.rules.settings import load_settings
     from ftdoctor.trainer import report
@@ -104,8 +110,19 @@ def preflight(args: argparse.Namespace, *, command: str) -> ExitCode:
                                       fail_on=args.fail_on)
     matrix = load_matrix()
     machine = resolve_machine(args, matrix)
-    pre = prepare(args.config, machine.target)
-    findings = judge_preflight(pre, Context(facts=machine.facts, matrix=matrix, settings=settings))
-    result = Report(command=command, findings=findings, titles=FAMILY_TITLES,
-                    header=tuple(report.header(pre, machine.origin)), data=report.data(pre))
+    context = Context(facts=machine.facts, matrix=matrix, settings=settings)
+    judged = []
+    for config in args.config:
+        pre = prepare(config, machine.target)
+        judged.append((config, pre, judge_preflight(pre, context)))
+    if len(judged) == 1:
+        _, pre, findings = judged[0]
+        result = Report(command=command, findings=findings, titles=FAMILY_TITLES,
+                        header=tuple(report.header(pre, machine.origin)), data=report.data(pre))
+        return emit(result, args, settings.fail_on)
+    sections = tuple(Section(str(config), findings, header=tuple(report.header(pre, machine.origin)))
+                     for config, pre, findings in judged)
+    result = Report(command=command, findings=[f for s in sections for f in s.findings], titles=FAMILY_TITLES,
+                    data={"configs": {str(config): report.data(pre) for config, pre, _ in judged}},
+                    sections=sections)
     return emit(result, args, settings.fail_on)

@@ -32,6 +32,22 @@ def test_dry_run_errors_give_exit_code_2_with_file_and_line(cli, project):
     assert "CFG101 unknown key `lerning_rate`" in result.stdout and "(config.yml:10)" in result.stdout
 
 
+def test_several_configs_are_one_section_each_with_one_exit_code(cli, project):
+    (project / "broken.yml").write_text(BASE.lstrip() + "adapter: qlora\n", encoding="utf-8")
+    result = cli("train", "config.yml", "broken.yml", "--dry-run", "--gpu", "RTX 4090", cwd=project)
+    assert result.returncode == 2  # the worst of the two
+    assert "== config.yml ==" in result.stdout and "== broken.yml ==" in result.stdout
+    assert "CFG120" in result.stdout.split("== broken.yml ==")[1]
+    assert "CFG120" not in result.stdout.split("== broken.yml ==")[0]
+    body = cli("train", "config.yml", "broken.yml", "--dry-run", "--gpu", "RTX 4090", "--json", cwd=project).json()
+    assert set(body["data"]["configs"]) == {"config.yml", "broken.yml"}
+
+
+def test_training_takes_one_config(cli, project):
+    result = cli("train", "config.yml", "config.yml", cwd=project)
+    assert result.returncode == 3 and "one config at a time" in result.stderr
+
+
 def test_dry_run_json_envelope(cli, project):
     result = cli("train", "config.yml", "--dry-run", "--gpu", "A100 80GB", "--gpus", "2", "--json", cwd=project)
     body = result.json()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-
 from ftdoctor.facts.model import (Distribution, Facts, Gpu, PythonEnvFacts, Status, TorchFacts)
 from ftdoctor.trainer.target import Target
 
