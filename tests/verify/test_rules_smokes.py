@@ -15,7 +15,7 @@ from ftdoctor.matrix import load_matrix
 from ftdoctor.rules import all_rules
 from ftdoctor.rules.base import Context
 from ftdoctor.rules.engine import judge
-from ftdoctor.rules.smoke import rules_for_smokes, without_unrun_smokes
+from ftdoctor.rules.smoke import explained, rules_for_smokes, without_unrun_smokes
 from ftdoctor.rules.verify_flash_attn import wheel_fixes
 
 PY = "/opt/env/bin/python"
@@ -71,6 +71,20 @@ def test_a_smoke_that_was_not_run_is_skipped_with_the_reason():
     f = facts(smoke("torch", reason="a 256x256 matmul is right on cpu", devices=[{"device": "cpu", "ok": True}]))
     assert verdict(f, "BNB850").severity == Severity.SKIPPED
     assert verdict(f, "BNB850").message == "the bitsandbytes-4bit smoke test was not run"
+
+
+# --- the cause, from ftdoctor explain ------------------------------------------------------------------------
+
+def test_the_cause_comes_from_explain_with_its_confidence_and_never_a_guess():
+    ctx = context(facts())
+    sure = explained(ctx, "RuntimeError: CUDA error: no kernel image is available for execution on the device")
+    assert sure.suffix.startswith("; cause (arch_not_in_build): ") and sure.fixes
+    unsure = explained(ctx, "torch.distributed.elastic.multiprocessing.api: exits with return code = -9")
+    assert unsure.suffix.startswith("; cause (oom_host, medium confidence): A training process was killed with SIGKILL")
+    assert unsure.evidence["cause"]["explain_signature"] == "process-sigkill"
+    for text in ("", "   ", "ValueError: the smoke test's own assertion failed"):
+        nothing = explained(ctx, text)
+        assert (nothing.suffix, nothing.fixes, nothing.evidence) == ("", (), {})
 
 
 # --- torch ------------------------------------------------------------------------------------------------
