@@ -4,7 +4,9 @@
 
 Rows: the app on a recorded machine until its findings are on screen; one redraw (judge + tree + status),
 which happens on every probe answer; the live app on this machine until every probe answered, without and
-with `import torch` (the torch probe dominates). Median, fastest and slowest wall-clock seconds of N runs.
+with `import torch` (the torch probe dominates); the smoke tests (key v, after the probes) until the first
+verdict is on screen and until every one is (each shows as its own test ends). Median, fastest and slowest
+wall-clock seconds of N runs.
 """
 
 from __future__ import annotations
@@ -33,13 +35,24 @@ def snapshot_app():
 def live_app(import_torch: bool):
     host = Host.from_environment()
     tasks = live.probe_tasks(host, import_torch=import_torch)
-    return make_app(live.runners(Settings(), tasks, host), Origin.this_machine(), live.blank_facts())
+    return make_app(live.runners(Settings(), tasks, host, live.smoke_runner(host)), Origin.this_machine(), live.blank_facts())
 
 
 async def until_judged(app) -> float:
     started = time.perf_counter()
     async with app.run_test(size=(100, 30)) as pilot:
         while app.main.state.probing or not app.main.tree.root.children:
+            await pilot.pause(0.01)
+        return time.perf_counter() - started
+
+
+async def until_smokes(app, first: bool) -> float:
+    async with app.run_test(size=(100, 30)) as pilot:
+        while app.main.state.probing or not app.main.tree.root.children:
+            await pilot.pause(0.01)
+        started = time.perf_counter()
+        await pilot.press("v")
+        while not (app.main.state.facts.verify.smokes if first else app.main.smokes is None):
             await pilot.pause(0.01)
         return time.perf_counter() - started
 
@@ -59,6 +72,8 @@ def rows() -> dict:
         "one redraw (judge + tree + status)": lambda: one_redraw(snapshot_app()),
         "this machine, all probes (--no-torch)": lambda: until_judged(live_app(False)),
         "this machine, all probes (import torch)": lambda: until_judged(live_app(True)),
+        "smoke tests (v): the first verdict": lambda: until_smokes(live_app(False), first=True),
+        "smoke tests (v): every verdict": lambda: until_smokes(live_app(False), first=False),
     }
 
 

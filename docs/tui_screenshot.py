@@ -28,7 +28,7 @@ def build(facts_path: str | None):
         return make_app(live.runners(settings), Origin.snapshot(facts_path, facts), facts)
     host = Host.from_environment()
     tasks = live.probe_tasks(host)
-    return make_app(live.runners(settings, tasks, host), Origin.this_machine(), live.blank_facts())
+    return make_app(live.runners(settings, tasks, host, live.smoke_runner(host)), Origin.this_machine(), live.blank_facts())
 
 
 async def shoot(app, size: tuple[int, int], output: Path, timeout: float = 120) -> None:

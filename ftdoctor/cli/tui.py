@@ -7,13 +7,14 @@ import sys
 from pathlib import Path
 
 DESCRIPTION = """Browse the findings in a terminal app: a tree of findings by family, the evidence and fixes of each,
-probes running in the background, `ftdoctor fix`'s plan shown and run (after confirmation) and re-checked, the
-lockfile `ftdoctor lock` writes for these facts, `ftdoctor explain` on a pasted log, the preflight of a
-training config. Press ? in the app for the keys."""
+probes and smoke tests (`check --verify`, key v) running in the background, `ftdoctor fix`'s plan shown and run
+(after confirmation) and re-checked, the lockfile `ftdoctor lock` writes for these facts, `ftdoctor explain` on
+a pasted log, the preflight of a training config. Press ? in the app for the keys."""
 
 EPILOG = """examples:
   ftdoctor tui                     probe this machine and browse the findings
   ftdoctor tui --facts box.json    browse the findings of a saved snapshot (another machine)
+  ftdoctor tui --verify            also run the smoke tests from the start (v runs them any time)
   ftdoctor check --tui             the same as `ftdoctor tui`, with check's options
 
 exit codes (for the findings on screen when you quit):
@@ -25,6 +26,7 @@ exit codes (for the findings on screen when you quit):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ftdoctor.rules.settings import FAIL_ON
+    from ftdoctor.verify.options import add_verify_options
 
     source = parser.add_argument_group("what to judge")
     source.add_argument("snapshots", nargs="*", metavar="FACTS.json", help="judge a saved snapshot (same as --facts)")
@@ -37,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rules.add_argument("--ignore", action="append", metavar="CODES", help="skip these rule codes or prefixes (comma-separated)")
     rules.add_argument("--fail-on", choices=FAIL_ON, default=None,
                        help="lowest severity that makes the exit code non-zero (default: warning, or [tool.ftdoctor] fail-on)")
+    add_verify_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,24 +56,34 @@ def run(args: argparse.Namespace) -> int:
     app = build_app(args, settings)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the app needs an interactive terminal", hint="use `ftdoctor check` (or --json) for text")
-    app.run()
+    try:
+        app.run()
+    finally:
+        app.main.stop_smokes(redraw=False)  # the screen does on unmount; this covers an app that died first
     return exit_code(list(app.findings), settings.fail_on)
 
 
 def build_app(args: argparse.Namespace, settings):
+    from ftdoctor.errors import UsageError
     from ftdoctor.tui.app.app import make_app
     from ftdoctor.tui.data import live
     from ftdoctor.tui.data.runners import Origin
+    from ftdoctor.verify.options import verify_plan
 
     path = _snapshot(args)
+    plan = verify_plan(args)
     if path:
+        if plan is not None:  # as `check` says it
+            raise UsageError("--verify runs smoke tests on this machine; it cannot judge a saved snapshot",
+                             where="--facts", hint="a snapshot saved with --verify --save-facts keeps its smoke results")
         from ftdoctor.facts import serialize
 
         facts = serialize.load(path)
         return make_app(live.runners(settings), Origin.snapshot(path, facts), facts)
     host = _host(args.python)
     tasks = live.probe_tasks(host, import_torch=not args.no_torch)
-    return make_app(live.runners(settings, tasks, host), Origin.this_machine(), live.blank_facts(args.label))
+    runners = live.runners(settings, tasks, host, live.smoke_runner(host, plan))
+    return make_app(runners, Origin.this_machine(), live.blank_facts(args.label), verify=plan is not None)
 
 
 def _snapshot(args: argparse.Namespace) -> str | None:

@@ -6,7 +6,7 @@ Library API (used by `ftdoctor explain`, `ftdoctor train` on a crashed run's log
     from ftdoctor.explain import explain_text, explain_stream, explain_file
 
     result = explain_file("train.log", facts=facts)      # facts: ftdoctor.facts.model.Facts | None
-    result = explain_text(log_string)                    # a str already in memory
+    result = explain_text(log_string)                    # a str already in memory (also: matrix=...)
     result = explain_stream(binary_file_object)          # any readable binary stream (stdin.buffer)
     if result.found:
         top = result.diagnoses[0]                        # most likely first
@@ -40,8 +40,9 @@ __all__ = [
 ]
 
 
-def explain_stream(stream: BinaryIO, *, facts=None, facts_source: str | None = None) -> Explanation:
-    """Explain a log read from a binary stream, chunk by chunk."""
+def explain_stream(stream: BinaryIO, *, facts=None, facts_source: str | None = None, matrix=None) -> Explanation:
+    """Explain a log read from a binary stream, chunk by chunk. `matrix`: the compatibility matrix the fixes are
+    chosen from (default: ftdoctor's own; a rule passes the one it judges with)."""
     from ftdoctor.explain.catalog import load_catalog
     from ftdoctor.explain.context import facts_values
     from ftdoctor.explain.decode import ReadState, iter_text
@@ -55,7 +56,7 @@ def explain_stream(stream: BinaryIO, *, facts=None, facts_source: str | None = N
     for text in iter_text(stream, state):
         scanner.feed(text)
     scan = scanner.finish()
-    matrix = load_matrix()
+    matrix = matrix or load_matrix()
     setting = Setting(catalog, facts_values(facts, matrix), facts, matrix)
     read = ReadStats(bytes=state.bytes, lines=scan.lines, encoding=state.encoding, replaced=state.replaced,
                      ansi_stripped=scan.ansi)
@@ -63,9 +64,10 @@ def explain_stream(stream: BinaryIO, *, facts=None, facts_source: str | None = N
     return Explanation(tuple(diagnose(scan, setting)), read, source, scan.last_error)
 
 
-def explain_text(text: str, *, facts=None, facts_source: str | None = None) -> Explanation:
+def explain_text(text: str, *, facts=None, facts_source: str | None = None, matrix=None) -> Explanation:
     """Explain a log already in memory."""
-    return explain_stream(io.BytesIO(text.encode("utf-8", errors="replace")), facts=facts, facts_source=facts_source)
+    data = io.BytesIO(text.encode("utf-8", errors="replace"))
+    return explain_stream(data, facts=facts, facts_source=facts_source, matrix=matrix)
 
 
 def explain_file(path: str | Path, *, facts=None, facts_source: str | None = None) -> Explanation:

@@ -10,7 +10,7 @@ from packaging.version import InvalidVersion, Version
 from ftdoctor.facts.model import SmokeResult, SmokeStatus
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule, Unknown
-from ftdoctor.rules.smoke import broken, evidence, failure_cause, fetch
+from ftdoctor.rules.smoke import broken, evidence, explained, fetch
 
 FAMILY = "distributed"
 SMOKE = "distributed"
@@ -37,16 +37,17 @@ class AllReduce(Rule):
         result = _ran(ctx)
         if isinstance(result, NotApplicable):
             return result
-        if failed := broken(result, "the all-reduce smoke test"):
+        if failed := broken(ctx, result, "the all-reduce smoke test"):
             return failed
         backend = result.details.get("backend") or "?"
         if result.status == SmokeStatus.OK:
             return Pass(result.reason, evidence(result, backend=backend))
         tails = "\n".join(r.get("stderr_tail", "") for r in result.details.get("ranks", []))
-        cause, fixes = failure_cause(result.reason + "\n" + tails)
+        cause = explained(ctx, result.reason + "\n" + tails)
         extra = (NCCL_DEBUG_FIX,) if backend == "nccl" else ()
-        return Fail(f"the {backend} all-reduce failed: {result.reason}{cause}",
-                    evidence(result, backend=backend, ranks=result.details.get("ranks", [])), fixes=fixes + extra)
+        return Fail(f"the {backend} all-reduce failed: {result.reason}{cause.suffix}",
+                    evidence(result, backend=backend, ranks=result.details.get("ranks", []), **cause.evidence),
+                    fixes=cause.fixes + extra)
 
 
 class NcclWorks(Rule):

@@ -77,7 +77,7 @@ class FlashAttnGpu(Rule):
         )
 
 
-def _torch_key(ctx: Context):
+def torch_key(ctx: Context):
     """(torch version, torch CUDA, ABI, Python) of the installed torch, or a reason why one is unknown."""
     t = ctx.facts.torch
     cuda = facts_view.torch_cuda(ctx.facts, ctx.matrix)
@@ -107,7 +107,7 @@ class FlashAttnWheelKey(Rule):
         if name is None or "+" not in name:
             return Info("flash-attn came from the package index (its sdist fetched a wheel or compiled locally): "
                         "the wheel it used is not recorded, FLA703 says what fits this torch")
-        key, why = _torch_key(ctx)
+        key, why = torch_key(ctx)
         if key is None:
             return Unknown(why)
         release = ctx.matrix.flash_attn.release(dist.version)
@@ -121,21 +121,21 @@ class FlashAttnWheelKey(Rule):
             f"flash-attn wheel {name} was built for another torch: this torch needs {expected} "
             "(an ABI mismatch fails at import with `undefined symbol`)",
             {"installed_wheel": name, "expected_wheel": expected},
-            fixes=(_reinstall_fix(ctx, release, key, platform),),
+            fixes=(reinstall_fix(ctx, release, key, platform),),
         )
 
 
-def _reinstall_fix(ctx: Context, release, key, platform: str) -> Fix:
+def reinstall_fix(ctx: Context, release, key, platform: str) -> Fix:
     fa = ctx.matrix.flash_attn
     build = release.build_for(*key, platform)
     if build is not None:
-        url = fa.url(release, release.wheel_filename(*key, platform))
-        return Fix(f"Install the flash-attn {release.version} wheel built for this torch",
-                   (ctx.pip("install", "--no-deps", "--force-reinstall", url),), DOCS)
-    return _source_build_fix(ctx, release.version)
+        name = release.wheel_filename(*key, platform)
+        return Fix(f"Install the flash-attn {release.version} wheel built for this torch: {name} (published)",
+                   (ctx.pip("install", "--no-deps", "--force-reinstall", fa.url(release, name)),), DOCS)
+    return source_build_fix(ctx, release.version)
 
 
-def _source_build_fix(ctx: Context, version: str) -> Fix:
+def source_build_fix(ctx: Context, version: str) -> Fix:
     sb = ctx.matrix.flash_attn.source_build
     env = " ".join(f"{k}={v}" for k, v in sb.env.items())
     return Fix(
@@ -158,7 +158,7 @@ class FlashAttnBuildable(Rule):
         dist = ctx.facts.distribution(FA2)
         if dist is None:
             return NotApplicable("FlashAttention 3 is always built from source")
-        key, why = _torch_key(ctx)
+        key, why = torch_key(ctx)
         if key is None:
             return Unknown(why)
         release = ctx.matrix.flash_attn.release(dist.version)
@@ -187,7 +187,7 @@ class FlashAttnBuildable(Rule):
         return Info(
             f"flash-attn {release.version} publishes no prebuilt wheel `{guess}`{mismatch}: reinstalling it (or changing "
             "torch) means an nvcc build from source",
-            evidence, fixes=(_source_build_fix(ctx, release.version),),
+            evidence, fixes=(source_build_fix(ctx, release.version),),
         )
 
 

@@ -1,16 +1,20 @@
 """What the rule families that judge smoke tests share: fetching a smoke's result (or the reason there is
-none), turning a crash or a timeout into a failure that says where it happened, and choosing which rules
-apply when smoke tests did not run, or ran only in part (the trainer's gate)."""
+none), turning a crash or a timeout into a failure that says where it happened, naming the cause of a failure
+through `ftdoctor explain` (one knowledge base for logs and smoke tests), and choosing which rules apply when
+smoke tests did not run, or ran only in part (the trainer's gate)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ftdoctor.facts.model import Facts, SmokeResult, SmokeStatus
 from ftdoctor.findings import Fix
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Rule
-from ftdoctor.verify.causes import name_cause
+
+if TYPE_CHECKING:
+    from ftdoctor.explain.model import Diagnosis
 
 TAIL_IN_EVIDENCE = 12  # lines of output kept in a finding's evidence
 
@@ -36,25 +40,56 @@ def evidence(result: SmokeResult, **extra: Any) -> dict[str, Any]:
     return {**out, **extra}
 
 
-def broken(result: SmokeResult, what: str) -> Fail | None:
+def broken(ctx: Context, result: SmokeResult, what: str) -> Fail | None:
     """A Fail for a smoke that crashed or hung: `what` crashed/hung, where, and the cause its output shows."""
     if result.status not in (SmokeStatus.CRASHED, SmokeStatus.TIMEOUT):
         return None
     verb = "hung" if result.status == SmokeStatus.TIMEOUT else "crashed"
-    cause = name_cause(result.output_tail)
-    message = f"{what} {verb}: {result.reason}"
-    if cause:
-        message += f"; cause: {cause.summary}"
-    fixes = (cause.fixes if cause else ()) + (
+    cause = explained(ctx, result.output_tail)
+    fixes = cause.fixes + (
         Fix("see what it printed (the end is in this finding's evidence; run `ftdoctor check --verify --json` for all of it)"),
     )
-    return Fail(message, evidence(result), fixes=fixes)
+    return Fail(f"{what} {verb}: {result.reason}{cause.suffix}", evidence(result, **cause.evidence), fixes=fixes)
 
 
-def failure_cause(text: str) -> tuple[str, tuple[Fix, ...]]:
-    """'; cause: ...' and its fixes, when the text shows a known cause."""
-    cause = name_cause(text)
-    return (f"; cause: {cause.summary}", cause.fixes) if cause else ("", ())
+@dataclass(frozen=True)
+class Cause:
+    """`ftdoctor explain`'s most likely diagnosis of a smoke test's error text, as a finding adds it after the
+    smoke's own facts: "; cause (category): ..." in the message, its fixes (for these facts), and where the
+    knowledge came from in the evidence. Empty when explain knows no cause: never a guess."""
+
+    diagnosis: Diagnosis | None = None
+
+    @property
+    def suffix(self) -> str:
+        d = self.diagnosis
+        if d is None:
+            return ""
+        sure = "" if d.confidence_label == "high" else f", {d.confidence_label} confidence"
+        return f"; cause ({d.category}{sure}): {d.cause}"
+
+    @property
+    def fixes(self) -> tuple[Fix, ...]:
+        return self.diagnosis.fixes if self.diagnosis else ()
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        d = self.diagnosis
+        if d is None:
+            return {}
+        return {"cause": {"category": d.category, "explain_signature": d.signature, "confidence": d.confidence,
+                          "source": d.source}}
+
+
+def explained(ctx: Context, text: str) -> Cause:
+    """The cause `ftdoctor explain` names for this text (an error, a smoke's output tail), with its fixes
+    written for the facts being judged."""
+    if not (text or "").strip():
+        return Cause()
+    from ftdoctor.explain import explain_text
+
+    result = explain_text(text, facts=ctx.facts, matrix=ctx.matrix)
+    return Cause(result.diagnoses[0] if result.found else None)
 
 
 def smoke_of(rule: type[Rule]) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ftdoctor.facts.model import SmokeStatus
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule
-from ftdoctor.rules.smoke import broken, evidence, failure_cause, fetch
+from ftdoctor.rules.smoke import broken, evidence, explained, fetch
 
 FAMILY = "triton"
 
@@ -22,13 +22,14 @@ class TritonRuns(Rule):
         result = fetch(ctx, self.smoke)
         if isinstance(result, NotApplicable):
             return result
-        if failed := broken(result, "the Triton smoke test"):
+        if failed := broken(ctx, result, "the Triton smoke test"):
             return failed
         if result.status == SmokeStatus.OK:
             return Pass(f"{result.reason} (triton {result.details.get('version')})", evidence(result))
-        cause, fixes = failure_cause(result.reason + "\n" + result.output_tail)
-        return Fail(f"Triton {result.details.get('version', '')} failed: {result.reason}{cause}", evidence(result),
-                    fixes=fixes + (Fix("torch.compile and Triton-based kernels will fail the same way; "
+        cause = explained(ctx, result.reason + "\n" + result.output_tail)
+        return Fail(f"Triton {result.details.get('version', '')} failed: {result.reason}{cause.suffix}",
+                    evidence(result, **cause.evidence),
+                    fixes=cause.fixes + (Fix("torch.compile and Triton-based kernels will fail the same way; "
                                        "install the triton version torch pins", (ctx.pip("check"),)),))
 
 

@@ -9,16 +9,16 @@ from pathlib import PurePath
 from ftdoctor.facts.model import SmokeResult
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule
-from ftdoctor.rules.smoke import broken, evidence, failure_cause, fetch
+from ftdoctor.rules.smoke import broken, evidence, explained, fetch
 
 FAMILY = "verify-bitsandbytes"
 SMOKE = "bitsandbytes-4bit"
 
 
-def _import_failed(result: SmokeResult) -> Fail:
-    cause, fixes = failure_cause(result.reason + "\n" + result.output_tail)
-    return Fail(f"bitsandbytes {result.details.get('version', '')} does not import: {result.reason}{cause}",
-                evidence(result), fixes=fixes)
+def _import_failed(ctx: Context, result: SmokeResult) -> Fail:
+    cause = explained(ctx, result.reason + "\n" + result.output_tail)
+    return Fail(f"bitsandbytes {result.details.get('version', '')} does not import: {result.reason}{cause.suffix}",
+                evidence(result, **cause.evidence), fixes=cause.fixes)
 
 
 class BnbNativeLibrary(Rule):
@@ -34,7 +34,7 @@ class BnbNativeLibrary(Rule):
         if isinstance(result, NotApplicable):
             return result
         if "library" not in result.details:  # it crashed, hung or failed before bitsandbytes had loaded
-            return broken(result, "the bitsandbytes smoke test") or _import_failed(result)
+            return broken(ctx, result, "the bitsandbytes smoke test") or _import_failed(ctx, result)
         details, lib = result.details, result.details["library"]
         if lib.get("fallback"):
             return _fallback(ctx, result)
@@ -107,17 +107,17 @@ def _stage(ctx: Context, key: str, what: str) -> Pass | Fail | NotApplicable:
     stage = result.details.get(key)
     device = result.details.get("device", "?")
     if stage is None:
-        return broken(result, f"{what} on {device}") or NotApplicable(f"{what} was not reached: {result.reason}")
+        return broken(ctx, result, f"{what} on {device}") or NotApplicable(f"{what} was not reached: {result.reason}")
     if stage.get("ok"):
         extra = f", kernel vs dequantized error {stage['kernel_relative_error']:.2g}" if "kernel_relative_error" in stage else ""
         return Pass(f"{what} passes on {device} ({stage.get('how') or stage.get('dtype')}{extra})", evidence(result, **{key: stage}))
-    cause, fixes = failure_cause(stage.get("error", ""))
+    cause = explained(ctx, stage.get("error", ""))
     if device == "cpu" and stage.get("error_type") in ("NotImplementedError", "RuntimeError"):
         return Fail(f"{what} does not run on the CPU with bitsandbytes {result.details.get('version')}: "
                     f"{stage.get('error_type')}: {stage.get('error')}; on a GPU machine it may",
                     evidence(result, **{key: stage}), severity=Severity.WARNING)
-    return Fail(f"{what} fails on {device}: {stage.get('error_type')}: {stage.get('error')}{cause}",
-                evidence(result, **{key: stage}), fixes=fixes)
+    return Fail(f"{what} fails on {device}: {stage.get('error_type')}: {stage.get('error')}{cause.suffix}",
+                evidence(result, **{key: stage}, **cause.evidence), fixes=cause.fixes)
 
 
 RULES = (BnbNativeLibrary, BnbSanityCheck, Bnb4bitLora)

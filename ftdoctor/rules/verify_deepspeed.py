@@ -8,7 +8,7 @@ from packaging.version import InvalidVersion, Version
 from ftdoctor.facts.model import SmokeResult, SmokeStatus
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule
-from ftdoctor.rules.smoke import broken, evidence, failure_cause, fetch
+from ftdoctor.rules.smoke import broken, evidence, explained, fetch
 
 FAMILY = "verify-deepspeed"
 SMOKE = "deepspeed"
@@ -35,12 +35,13 @@ class DeepSpeedImports(Rule):
         result = fetch(ctx, SMOKE)
         if isinstance(result, NotApplicable):
             return result
-        if failed := broken(result, "the DeepSpeed smoke test"):
+        if failed := broken(ctx, result, "the DeepSpeed smoke test"):
             return failed
         details = result.details
         if result.status != SmokeStatus.OK:
-            cause, fixes = failure_cause(result.reason + "\n" + result.output_tail)
-            return Fail(f"DeepSpeed {details.get('version', '')} does not import: {result.reason}{cause}", evidence(result), fixes=fixes)
+            cause = explained(ctx, result.reason + "\n" + result.output_tail)
+            return Fail(f"DeepSpeed {details.get('version', '')} does not import: {result.reason}{cause.suffix}",
+                        evidence(result, **cause.evidence), fixes=cause.fixes)
         gpus = ctx.facts.driver.gpus
         if details.get("accelerator") == "cpu" and gpus:
             forced = " (DS_ACCELERATOR=cpu is set)" if details.get("ds_accelerator_env") == "cpu" else ""
@@ -169,7 +170,7 @@ class DeepSpeedOpsBuild(Rule):
                 return NotApplicable("not run: building ops is slow (a compile each); opt in with "
                                      "`ftdoctor check --verify --verify-deepspeed-ops`")
             return result
-        if failed := broken(result, "building DeepSpeed ops"):
+        if failed := broken(ctx, result, "building DeepSpeed ops"):
             return failed
         ops = result.details.get("ops", {})
         built = [f"{name} ({op.get('elapsed_s')} s)" for name, op in ops.items() if op.get("ok")]
@@ -177,8 +178,9 @@ class DeepSpeedOpsBuild(Rule):
         if not bad:
             return Pass(f"built and loaded {', '.join(built)}", evidence(result, ops=ops))
         text = "; ".join(f"{name}: {op.get('error')}" for name, op in bad.items())
-        cause, fixes = failure_cause(text + "\n" + result.output_tail)
-        return Fail(f"DeepSpeed could not build {', '.join(bad)}: {text}{cause}", evidence(result, ops=ops), fixes=fixes)
+        cause = explained(ctx, text + "\n" + result.output_tail)
+        return Fail(f"DeepSpeed could not build {', '.join(bad)}: {text}{cause.suffix}",
+                    evidence(result, ops=ops, **cause.evidence), fixes=cause.fixes)
 
 
 RULES = (DeepSpeedImports, DeepSpeedNinja, DeepSpeedCompiler, DeepSpeedPythonHeaders, DeepSpeedNvcc, DeepSpeedOpsBuild)

@@ -2,19 +2,22 @@
 
 An import failure is named precisely: a Python-only install without the extension, an extension built
 for another torch or C++ ABI ("undefined symbol"), or one built for another CUDA (a missing libcudart).
-The fix names the prebuilt wheel that would fit, computed the way flash-attn's own setup.py names it.
+The fix installs a prebuilt wheel only where the matrix records that it was published (the same lookup as
+FLA702 and `ftdoctor lock --with flash-attn`): the installed release's wheel for this torch, else the newest
+release that published one for it, else a source build.
 """
 
 from __future__ import annotations
 
 import re
 
-from packaging.version import InvalidVersion, Version
-
-from ftdoctor.facts.model import Facts, SmokeResult, SmokeStatus
+from ftdoctor.facts.model import SmokeResult, SmokeStatus
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.matrix.compat import cubin_runs
+from ftdoctor.rules import facts_view
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule
-from ftdoctor.rules.smoke import broken, evidence, failure_cause, fetch
+from ftdoctor.rules.flash_attn import reinstall_fix, source_build_fix, torch_key
+from ftdoctor.rules.smoke import broken, evidence, explained, fetch
 
 FAMILY = "verify-flash-attn"
 EXTENSION = "flash_attn_2_cuda"
@@ -33,16 +36,24 @@ class FlashAttnImports(Rule):
         result = fetch(ctx, self.smoke)
         if isinstance(result, NotApplicable):
             return result
-        if failed := broken(result, "importing flash-attn"):
+        if failed := broken(ctx, result, "importing flash-attn"):
             return Fail(failed.message, failed.evidence, fixes=failed.fixes + reinstall_fixes(ctx))
         attempt = result.details.get("import", {})
         if attempt.get("ok"):
             return Pass(f"flash-attn {result.details.get('version')} imports its extension", evidence(result))
-        return Fail(_import_failure(attempt, result), evidence(result, error=attempt.get("error")),
-                    fixes=reinstall_fixes(ctx))
+        own = _import_failure(attempt, result)
+        if own is not None:
+            return Fail(own, evidence(result, error=attempt.get("error")), fixes=reinstall_fixes(ctx))
+        cause = explained(ctx, attempt.get("error", ""))
+        message = (f"flash-attn {result.details.get('version', '?')} does not import: "
+                   f"{attempt.get('error_type', 'error')}: {attempt.get('error', '')}{cause.suffix}")
+        return Fail(message, evidence(result, error=attempt.get("error"), **cause.evidence),
+                    fixes=cause.fixes + reinstall_fixes(ctx))
 
 
-def _import_failure(attempt: dict, result: SmokeResult) -> str:
+def _import_failure(attempt: dict, result: SmokeResult) -> str | None:
+    """What the import error itself shows, with the smoke's facts (versions); None for an error it does not
+    recognise (then `ftdoctor explain` names the cause)."""
     version = result.details.get("version", "?")
     error = attempt.get("error", "")
     if attempt.get("missing_module") == EXTENSION:
@@ -57,8 +68,7 @@ def _import_failure(attempt: dict, result: SmokeResult) -> str:
     if library:
         return (f"flash-attn {version}'s extension needs {library[1]}, which is not there: it was built for another "
                 f"CUDA than this torch's ({result.details.get('torch_cuda') or 'none: CPU-only torch'})")
-    cause, _ = failure_cause(error)
-    return f"flash-attn {version} does not import: {attempt.get('error_type', 'error')}: {error}{cause}"
+    return None
 
 
 class FlashAttnMatchesSdpa(Rule):
@@ -86,28 +96,37 @@ class FlashAttnMatchesSdpa(Rule):
             return Fail(f"{forward.get('device')} (sm_{str(forward.get('compute_capability', '?')).replace('.', '')}) is not "
                         f"supported by FlashAttention-2: {error}", evidence(result, forward=forward),
                         fixes=(SDPA_FIX,), severity=Severity.WARNING)
-        cause, fixes = failure_cause(error)
-        return Fail(f"flash-attn's forward failed on {forward.get('device')}: {error}{cause}",
-                    evidence(result, forward=forward), fixes=fixes + (SDPA_FIX,))
+        cause = explained(ctx, error)
+        return Fail(f"flash-attn's forward failed on {forward.get('device')}: {error}{cause.suffix}",
+                    evidence(result, forward=forward, **cause.evidence), fixes=cause.fixes + (SDPA_FIX,))
 
 
-def fitting_wheel(facts: Facts) -> str | None:
-    """The prebuilt wheel flash-attn's setup.py would fetch for this torch and Python (`get_wheel_url`):
-    flash_attn-{ver}+cu{major}torch{M.m}cxx11abi{TRUE|FALSE}-cp{XY}-cp{XY}-linux_{machine}.whl.
-    None for a CPU-only torch, or when a fact it needs is unknown. Whether that wheel was published for
-    this combination is the matrix's business (the lock helper's FLA rows), not this name's."""
-    dist, torch = facts.distribution("flash-attn"), facts.torch
-    if dist is None or not torch.cuda or not torch.version or torch.cxx11_abi is None or not facts.python.version:
-        return None
-    try:
-        tv, fa = Version(torch.version), Version(dist.version)
-        cuda_major = Version(torch.cuda).major
-    except InvalidVersion:
-        return None
-    py = "cp" + "".join(facts.python.version.split(".")[:2])
-    machine = facts.system.machine or "x86_64"
-    return (f"flash_attn-{fa.public}+cu{cuda_major}torch{tv.major}.{tv.minor}cxx11abi{str(torch.cxx11_abi).upper()}"
-            f"-{py}-{py}-linux_{machine}.whl")
+def wheel_fixes(ctx: Context) -> tuple[Fix, ...]:
+    """The flash-attn install that fits this torch, from the wheels the matrix records as published: the
+    installed release's wheel for this torch (FLA702's fix), else the newest release that published one whose
+    code runs on these GPUs, and the source build of the installed release. Empty when torch's wheel key
+    (CUDA, C++ ABI, Python) is unknown or the installed release is not in the matrix and none published one."""
+    dist = ctx.facts.distribution("flash-attn")
+    key, _ = torch_key(ctx)
+    if dist is None or key is None:
+        return ()
+    platform = f"linux_{ctx.facts.system.machine or 'x86_64'}"
+    installed = ctx.matrix.flash_attn.release(dist.version)
+    if installed is not None and installed.build_for(*key, platform) is not None:
+        return (reinstall_fix(ctx, installed, key, platform),)
+    other = _published_release(ctx, key, platform)
+    fixes = (reinstall_fix(ctx, other, key, platform),) if other is not None else ()
+    return fixes + ((source_build_fix(ctx, installed.version),) if installed is not None else ())
+
+
+def _published_release(ctx: Context, key: tuple, platform: str):
+    """The newest confirmed release with a published wheel for this torch whose SASS runs on every GPU here."""
+    ccs = [g.capability for g in facts_view.physical_gpus(ctx.facts, ctx.matrix) if g.capability]
+    for release in ctx.matrix.flash_attn.newest_first():
+        build = release.build_for(*key, platform) if release.confidence == "confirmed" else None
+        if build is not None and all(cubin_runs(build.archs, cc) for cc in ccs):
+            return release
+    return None
 
 
 def reinstall_fixes(ctx: Context) -> tuple[Fix, ...]:
@@ -117,15 +136,13 @@ def reinstall_fixes(ctx: Context) -> tuple[Fix, ...]:
     if not facts.torch.cuda:
         return (Fix("flash-attn needs a CUDA build of torch; this torch has no CUDA, so remove flash-attn and use sdpa",
                     (ctx.pip("uninstall", "-y", "flash-attn"),)), SDPA_FIX)
-    wheel = fitting_wheel(facts)
-    named = f": {wheel} (flash-attn's release page)" if wheel else ""
-    return (
-        Fix(f"reinstall flash-attn so that its setup fetches the prebuilt wheel for this torch{named}; "
-            "without one for this combination it compiles from source (needs nvcc, takes long)",
+    fitting = wheel_fixes(ctx) or (
+        Fix("reinstall flash-attn so that its setup looks for a prebuilt wheel for this torch (ftdoctor's matrix "
+            "cannot tell whether one was published); without one it compiles from source (needs nvcc, takes long)",
             (ctx.pip("uninstall", "-y", "flash-attn"),
              ctx.pip("install", "--no-build-isolation", "--no-cache-dir", f"flash-attn=={version}" if version else "flash-attn"))),
-        SDPA_FIX,
     )
+    return (*fitting, SDPA_FIX)
 
 
 RULES = (FlashAttnImports, FlashAttnMatchesSdpa)

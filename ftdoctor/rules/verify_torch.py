@@ -5,7 +5,7 @@ from __future__ import annotations
 from ftdoctor.facts.model import SmokeStatus
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule
-from ftdoctor.rules.smoke import broken, evidence, failure_cause, fetch
+from ftdoctor.rules.smoke import broken, evidence, explained, fetch
 
 FAMILY = "verify-torch"
 
@@ -22,15 +22,16 @@ class TorchComputes(Rule):
         result = fetch(ctx, self.smoke)
         if isinstance(result, NotApplicable):
             return result
-        if failed := broken(result, "the torch smoke test"):
+        if failed := broken(ctx, result, "the torch smoke test"):
             return failed
         devices = result.details.get("devices", [])
         if result.status == SmokeStatus.OK:
             return Pass(f"{result.reason} (torch {result.details.get('torch')})", evidence(result))
         bad = [d for d in devices if not d.get("ok")]
         text = "; ".join(f"{_device(d)}: {d.get('error', '?')}" for d in bad) or result.reason
-        cause, fixes = failure_cause(text)
-        return Fail(f"torch failed on {text}{cause}", evidence(result, devices=devices), fixes=fixes)
+        cause = explained(ctx, text)
+        return Fail(f"torch failed on {text}{cause.suffix}", evidence(result, devices=devices, **cause.evidence),
+                    fixes=cause.fixes)
 
 
 class CudaInitialises(Rule):
@@ -56,12 +57,12 @@ class CudaInitialises(Rule):
         if not gpus:
             return NotApplicable("no NVIDIA GPU on this machine for this CUDA build of torch")
         warnings = " ".join(details.get("warnings", [])) or "torch.cuda.is_available() is False and torch gave no reason"
-        cause, fixes = failure_cause(warnings)
+        cause = explained(ctx, warnings)
         return Fail(
             f"torch {details.get('torch')} (CUDA {details.get('torch_cuda')}) cannot use the {len(gpus)} NVIDIA GPU(s) "
-            f"here: {warnings}{cause}",
-            evidence(result, warnings=details.get("warnings", [])),
-            fixes=fixes + (Fix("check CUDA_VISIBLE_DEVICES and the driver findings (DRV) above"),),
+            f"here: {warnings}{cause.suffix}",
+            evidence(result, warnings=details.get("warnings", []), **cause.evidence),
+            fixes=cause.fixes + (Fix("check CUDA_VISIBLE_DEVICES and the driver findings (DRV) above"),),
         )
 
 

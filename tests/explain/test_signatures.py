@@ -28,6 +28,8 @@ def top(text: str):
         ("Unsloth: `xformers` is now installed, but transformers bound this object to a placeholder when it was first imported without it. Please restart the runtime/kernel.", "stale_runtime", "restart-runtime-request"),
         ("deepspeed.ops.op_builder.builder.MissingCUDAException: CUDA_HOME does not exist, unable to compile CUDA op(s)", "cuda_home_missing", "cuda-home-not-set"),
         ("torch.distributed.elastic.multiprocessing.api.SignalException: died with <Signals.SIGKILL: 9>", "oom_host", "process-sigkill"),
+        ("mmap.error: [Errno 12] Cannot allocate memory", "oom_host", "host-enomem"),
+        ("MemoryError", "oom_host", "host-enomem"),
         ("Could not load library libcudnn_cnn_infer.so.8. Error: libcudnn_cnn_infer.so.8: cannot open shared object file: No such file or directory", "cuda_lib_missing", "cuda-shared-library-missing"),
         ("TypeError: CustomTrainer.compute_loss() got an unexpected keyword argument 'num_items_in_batch'", "api_changed", "unexpected-keyword-argument"),
         ("ImportError: cannot import name 'prepare_model_for_int8_training' from 'peft'", "api_changed", "cannot-import-name"),

@@ -53,3 +53,34 @@ def test_the_app_shows_one_machine(cli, args):
     result = cli(*args)
     assert result.returncode == 3
     assert "the app shows one machine; several snapshots were given" in result.stderr
+
+
+@pytest.mark.parametrize("args", [("tui", "--facts", "box.json", "--verify"), ("check", "--tui", "box.json", "--verify-only", "torch")])
+def test_a_snapshot_cannot_run_smoke_tests_here(cli, tmp_path, args):
+    from ftdoctor.facts import serialize
+    from ftdoctor.facts.model import Facts
+
+    (tmp_path / "box.json").write_text(serialize.dumps(Facts(label="box")))
+    result = cli(*args, cwd=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr.strip() == (
+        "ftdoctor: error: --facts: --verify runs smoke tests on this machine; it cannot judge a saved snapshot — "
+        "a snapshot saved with --verify --save-facts keeps its smoke results"
+    )
+
+
+@pytest.mark.parametrize("argv, names, at_start", [
+    ((), ("torch", "bitsandbytes-4bit", "flash-attn", "distributed", "deepspeed", "triton"), False),
+    (("--verify",), ("torch", "bitsandbytes-4bit", "flash-attn", "distributed", "deepspeed", "triton"), True),
+    (("--verify-only", "torch,distributed", "--verify-timeout", "30"), ("torch", "distributed"), True),
+])
+def test_the_verify_options_choose_the_smoke_tests_and_whether_they_run_at_start(argv, names, at_start):
+    from ftdoctor.cli import COMMANDS, command_parser
+    from ftdoctor.cli import tui
+    from ftdoctor.rules.settings import Settings
+
+    command = next(c for c in COMMANDS if c.name == "tui")
+    app = tui.build_app(command_parser(command, tui).parse_args(["--no-torch", *argv]), Settings())
+    runner = app.inputs.runners.verify()
+    assert runner.names == names and app.inputs.verify is at_start
+    assert runner.options.timeout_s == (30 if "--verify-timeout" in argv else None)

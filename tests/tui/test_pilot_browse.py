@@ -123,7 +123,7 @@ async def test_help_lists_every_key_and_the_marks():
         text = " ".join(plain(s) for s in app.screen.query(Static))
         for binding in app.main.BINDINGS:
             assert (binding.tooltip or binding.description) in text
-        for words in ("✗", "error", "waiting for a probe to answer"):
+        for words in ("✗", "error", "waiting for a probe or smoke test to answer"):
             assert words in text
         await pilot.press("escape")
         assert app.screen is app.main

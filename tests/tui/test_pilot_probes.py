@@ -3,6 +3,7 @@ judges each family once the probes it reads have answered, survives a probe that
 
 from __future__ import annotations
 
+from fake_smokes import TORCH_OK, Factory
 from synthetic_machine import Gate, facts, failing_task, live_tasks, plain, runners, task, wait_for
 from textual.widgets import Static
 
@@ -124,19 +125,10 @@ async def test_smoke_tests_say_they_are_not_in_this_build():
                    for n in app._notifications)
 
 
-async def test_smoke_tests_run_as_a_probe_group_when_the_build_has_them():
-    smoke = task("smoke", lambda f: {"env": {"SMOKE": "matmul ok"}})
-    smoke = smoke.__class__(smoke.name, "smoke tests", ("env",), smoke.run)
-    app = make_app(runners((), verify=(smoke,)), Origin.this_machine(), Facts())
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("v")
-        await wait_for(pilot, lambda: app.main.state.facts.env.get("SMOKE") == "matmul ok", what="the smoke result")
-
-
 async def test_results_arriving_do_not_move_the_command_the_user_chose():
     gate = Gate()
-    held = task("env", lambda f: {"env": {}}, gate=gate)
-    app = make_app(runners((), torch_fix=("echo first", "echo second"), verify=(held,)), Origin.this_machine(),
+    smokes = Factory({"torch": TORCH_OK}, {"torch": gate})
+    app = make_app(runners((), torch_fix=("echo first", "echo second"), verify=smokes), Origin.this_machine(),
                    facts())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n", "tab", "down")  # TOR300, its second command

@@ -113,7 +113,7 @@ def test_import_that_exhausts_memory_is_a_clear_failure(cli, fixture_env, tmp_pa
     bnb = finding(result, "BNB850")
     assert bnb["severity"] == "error"
     assert "does not import" in bnb["message"] and "Cannot allocate memory" in bnb["message"]
-    assert "cause: the process ran out of memory" in bnb["message"]
+    assert "; cause (oom_host): The process asked the operating system for more memory and was refused" in bnb["message"]
     assert elapsed < 100
     assert_nothing_left(tmp_path)
 

@@ -15,8 +15,8 @@ from ftdoctor.matrix import load_matrix
 from ftdoctor.rules import all_rules
 from ftdoctor.rules.base import Context
 from ftdoctor.rules.engine import judge
-from ftdoctor.rules.smoke import rules_for_smokes, without_unrun_smokes
-from ftdoctor.rules.verify_flash_attn import fitting_wheel
+from ftdoctor.rules.smoke import explained, rules_for_smokes, without_unrun_smokes
+from ftdoctor.rules.verify_flash_attn import wheel_fixes
 
 PY = "/opt/env/bin/python"
 
@@ -39,6 +39,10 @@ def smoke(name, status="ok", reason="", **details) -> SmokeResult:
 def verdict(f: Facts, code: str):
     findings = {x.code: x for x in judge(all_rules(), Context(facts=f, matrix=load_matrix()))}
     return findings[code]
+
+
+def context(f: Facts) -> Context:
+    return Context(facts=f, matrix=load_matrix())
 
 
 def gpu(name, index=0, cc="8.9"):
@@ -69,6 +73,20 @@ def test_a_smoke_that_was_not_run_is_skipped_with_the_reason():
     assert verdict(f, "BNB850").message == "the bitsandbytes-4bit smoke test was not run"
 
 
+# --- the cause, from ftdoctor explain ------------------------------------------------------------------------
+
+def test_the_cause_comes_from_explain_with_its_confidence_and_never_a_guess():
+    ctx = context(facts())
+    sure = explained(ctx, "RuntimeError: CUDA error: no kernel image is available for execution on the device")
+    assert sure.suffix.startswith("; cause (arch_not_in_build): ") and sure.fixes
+    unsure = explained(ctx, "torch.distributed.elastic.multiprocessing.api: exits with return code = -9")
+    assert unsure.suffix.startswith("; cause (oom_host, medium confidence): A training process was killed with SIGKILL")
+    assert unsure.evidence["cause"]["explain_signature"] == "process-sigkill"
+    for text in ("", "   ", "ValueError: the smoke test's own assertion failed"):
+        nothing = explained(ctx, text)
+        assert (nothing.suffix, nothing.fixes, nothing.evidence) == ("", (), {})
+
+
 # --- torch ------------------------------------------------------------------------------------------------
 
 def test_torch_kernel_missing_for_the_gpu_names_the_cause():
@@ -77,8 +95,12 @@ def test_torch_kernel_missing_for_the_gpu_names_the_cause():
          "error": "CUDA error: no kernel image is available for execution on the device"}]))
     found = verdict(f, "TOR380")
     assert found.severity == Severity.ERROR
+    # the smoke's own facts first, then the cause `ftdoctor explain` names for its error
     assert found.message.startswith("torch failed on cuda:0 (Tesla K80): CUDA error: no kernel image")
-    assert "cause: this torch (or extension) was not compiled for the GPU's architecture" in found.message
+    assert "; cause (arch_not_in_build): A CUDA kernel has no binary for this GPU" in found.message
+    assert found.evidence["cause"]["category"] == "arch_not_in_build"
+    assert found.evidence["cause"]["source"].startswith("https://github.com/")
+    assert any("get_arch_list" in c for fix in found.fixes for c in fix.commands)  # explain's fix, for this python
 
 
 def test_cuda_torch_that_cannot_see_the_gpus_fails_with_torchs_warning():
@@ -88,7 +110,10 @@ def test_cuda_torch_that_cannot_see_the_gpus_fails_with_torchs_warning():
     f = facts(smoke("torch", **details), gpus=[gpu("NVIDIA A100")], driver="520.61.05")
     found = verdict(f, "TOR381")
     assert found.severity == Severity.ERROR and "too old (found version 11080)" in found.message
-    assert "cause: the NVIDIA driver is older" in found.message
+    assert ("; cause (driver_too_old): The NVIDIA driver 520.61.05 only supports CUDA 11.8, older than the CUDA 12.8 "
+            "that torch 2.8.0+cu128 was built with.") in found.message
+    # explain's fix is written for these facts: this interpreter, a torch build this driver runs
+    assert found.fixes[0].commands[0].startswith(f"{PY} -m pip install torch==") and "cu118" in found.fixes[0].commands[0]
     assert verdict(replace(f, driver=DriverFacts()), "TOR381").severity == Severity.SKIPPED
 
 
@@ -97,19 +122,68 @@ def test_cuda_torch_that_cannot_see_the_gpus_fails_with_torchs_warning():
 FA = Distribution(name="flash-attn", version="2.8.3")
 
 
-@pytest.mark.parametrize("torch_version, cuda, abi, expected", [
-    ("2.8.0+cu128", "12.8", True, "flash_attn-2.8.3+cu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"),
-    ("2.6.0+cu124", "12.4", False, "flash_attn-2.8.3+cu12torch2.6cxx11abiFALSE-cp311-cp311-linux_x86_64.whl"),
-    ("2.9.1+cu130", "13.0", True, "flash_attn-2.8.3+cu13torch2.9cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"),
-    ("2.4.0+cu118", "11.8", False, "flash_attn-2.8.3+cu11torch2.4cxx11abiFALSE-cp311-cp311-linux_x86_64.whl"),
-    ("2.13.0+cpu", None, True, None),
-])
-def test_the_wheel_flash_attns_setup_would_fetch(torch_version, cuda, abi, expected):
+WHEELS = "https://github.com/Dao-AILab/flash-attention/releases/download"
+
+
+def fa_facts(version: str, torch_version: str, cuda: str | None, abi: bool, gpus=()) -> Facts:
     torch = TorchFacts(status=Status.OK, version=torch_version, cuda=cuda, cxx11_abi=abi)
-    assert fitting_wheel(facts(torch=torch, dists=[FA])) == expected
+    return facts(torch=torch, dists=[Distribution(name="flash-attn", version=version)], gpus=gpus)
 
 
-def test_undefined_symbol_means_another_torch_and_the_fix_names_the_wheel():
+def installs(fix) -> str:
+    """The wheel file a fix installs (its URL's last part), or "" for a fix that installs no wheel file."""
+    urls = [part for c in fix.commands for part in c.split() if part.endswith(".whl")]
+    return urls[0].rsplit("/", 1)[-1] if urls else ""
+
+
+def test_the_installed_releases_wheel_when_it_was_published():
+    f = fa_facts("2.8.3", "2.8.0+cu128", "12.8", True)
+    fix, = wheel_fixes(context(f))
+    name = "flash_attn-2.8.3+cu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+    assert name in fix.summary and installs(fix) == name
+    assert fix.commands == (f"{PY} -m pip install --no-deps --force-reinstall {WHEELS}/v2.8.3/{name}",)
+    # one answer with FLA702, which judges an installed wheel of another torch from its recorded file name
+    other = f"{WHEELS}/v2.8.3/flash_attn-2.8.3+cu12torch2.7cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+    wheel = replace(f, python=replace(f.python, distributions=(Distribution("flash-attn", "2.8.3", direct_url=other),)))
+    assert verdict(wheel, "FLA702").fixes == (fix,)
+
+
+def test_an_unpublished_wheel_is_never_named_a_newer_release_that_published_one_is():
+    # flash-attn 2.7.4.post1 built no torch 2.8 wheels; 2.8.3 did (and its sm_80..sm_120 code runs on an L40S)
+    f = fa_facts("2.7.4.post1", "2.8.0+cu128", "12.8", True, gpus=[gpu("NVIDIA L40S", cc="8.9")])
+    published, source = wheel_fixes(context(f))
+    assert installs(published) == "flash_attn-2.8.3+cu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+    assert "2.7.4" not in installs(published)
+    assert source.summary.startswith("No prebuilt wheel fits: build flash-attn 2.7.4.post1 against this torch")
+
+
+@pytest.mark.parametrize("torch_version, cuda, abi", [
+    ("2.9.1+cu130", "13.0", True),  # setup.py would guess +cu12torch2.9: no release published torch 2.9 wheels
+    ("2.9.1+cu128", "12.8", True),
+])
+def test_no_published_wheel_means_the_source_build(torch_version, cuda, abi):
+    fixes = wheel_fixes(context(fa_facts("2.8.3", torch_version, cuda, abi)))
+    assert [installs(fix) for fix in fixes] == [""]
+    assert fixes[0].summary.startswith("No prebuilt wheel fits: build flash-attn 2.8.3 against this torch")
+
+
+def test_an_older_cuda_gets_the_wheel_of_its_own_cuda_tag():
+    fix, = wheel_fixes(context(fa_facts("2.7.3", "2.4.0+cu118", "11.8", False)))
+    assert installs(fix) == "flash_attn-2.7.3+cu11torch2.4cxx11abiFALSE-cp311-cp311-linux_x86_64.whl"
+
+
+def test_unknown_key_or_cpu_torch_names_no_wheel():
+    assert wheel_fixes(context(fa_facts("2.8.3", "2.13.0+cpu", None, True))) == ()
+    unknown = fa_facts("9.9.9", "2.9.1+cu128", "12.8", True)  # not in the matrix, and nothing published for torch 2.9
+    assert wheel_fixes(context(unknown)) == ()
+    found = verdict(replace(unknown, verify=VerifyFacts(status=Status.OK, reason="", smokes=(smoke(
+        "flash-attn", "failed", version="9.9.9", torch="2.9.1+cu128", **{"import": {
+            "ok": False, "error": "flash_attn_2_cuda.so: undefined symbol: _ZN3c104cuda9SetDeviceEi"}}),))), "FLA750")
+    assert "cannot tell whether one was published" in found.fixes[0].summary
+    assert not any(".whl" in c for fix in found.fixes for c in fix.commands)
+
+
+def test_undefined_symbol_means_another_torch_and_the_fix_names_the_published_wheel():
     symbol = "_ZN3c105ErrorC2ENS_14SourceLocationESs"
     f = facts(smoke("flash-attn", "failed", torch="2.8.0+cu128", version="2.8.3", forward={"ok": False, "skipped": "x"},
                     **{"import": {"ok": False, "error_type": "ImportError",
@@ -118,9 +192,21 @@ def test_undefined_symbol_means_another_torch_and_the_fix_names_the_wheel():
     found = verdict(f, "FLA750")
     assert found.severity == Severity.ERROR
     assert f"built for another torch (built with the other C++ string ABI): undefined symbol {symbol}" in found.message
-    assert "flash_attn-2.8.3+cu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl" in found.fixes[0].summary
-    assert found.fixes[0].commands == (f"{PY} -m pip uninstall -y flash-attn",
-                                       f"{PY} -m pip install --no-build-isolation --no-cache-dir flash-attn==2.8.3")
+    name = "flash_attn-2.8.3+cu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+    assert name in found.fixes[0].summary
+    assert found.fixes[0].commands == (f"{PY} -m pip install --no-deps --force-reinstall {WHEELS}/v2.8.3/{name}",)
+
+
+def test_an_import_error_flash_attn_does_not_recognise_gets_explains_cause():
+    error = ("/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found "
+             "(required by /env/flash_attn_2_cuda.cpython-311-x86_64-linux-gnu.so)")
+    f = facts(smoke("flash-attn", "failed", version="2.8.3", **{"import": {"ok": False, "error_type": "ImportError",
+                                                                          "error": error}}), dists=[FA])
+    found = verdict(f, "FLA750")
+    assert found.message.startswith(f"flash-attn 2.8.3 does not import: ImportError: {error}; cause (system_libs_too_old): ")
+    assert found.evidence["cause"]["explain_signature"]
+    assert "libstdcxx" in found.fixes[0].commands[0]  # explain's fix first, then the reinstall and sdpa
+    assert found.fixes[-1].summary.startswith("use PyTorch's attention instead")
 
 
 def test_extension_for_another_cuda():
@@ -219,7 +305,8 @@ def test_ops_build_not_run_says_how_to_opt_in_and_a_compile_error_names_its_caus
         "ok": False, "error": "Error building extension 'fused_adam'"}}},
         output_tail="ATen.h:5:2: error: #error C++20 or later compatible compiler is required to use ATen.")
     found = verdict(facts(ds(), failed), "DSP955")
-    assert found.severity == Severity.ERROR and "cause: torch's headers need a newer C++ standard" in found.message
+    assert found.severity == Severity.ERROR
+    assert "; cause (build_env): The host C++ compiler used for the build does not support C++20" in found.message
 
 
 # --- distributed --------------------------------------------------------------------------------------------

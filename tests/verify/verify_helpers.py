@@ -5,7 +5,6 @@ shared objects built with gcc, and a check that nothing a test started is left r
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fakes.processes import alive, processes_mentioning  # noqa: F401 - the verify tests import them from here
 
 FLASH_ATTN_VERSION = "2.8.3.post2"
 
@@ -80,29 +80,6 @@ def gcc(source: str, output: Path, *flags: str) -> Path:
 
 def extension_suffix() -> str:
     return sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def processes_mentioning(text: str) -> list[tuple[int, str]]:
-    """Live processes whose command line contains `text` (a test's unique tmp path)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline and alive(int(entry.name)):
-            found.append((int(entry.name), cmdline))
-    return found
 
 
 def assert_nothing_left(tmp_path: Path, pid_files: list[Path] = ()) -> None:

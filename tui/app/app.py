@@ -33,10 +33,10 @@ class FtdoctorApp(App[None]):
 
 
 def make_app(
-    runners: Runners, origin: Origin, facts: Facts | None = None, findings: Sequence[Finding] | None = None
+    runners: Runners, origin: Origin, facts: Facts | None = None, findings: Sequence[Finding] | None = None,
+    *, verify: bool = False,
 ) -> FtdoctorApp:
     """The app for these inputs. With probes among the runners and a live origin it probes on start; else it
-    judges `facts` (or shows `findings` as given)."""
-    return FtdoctorApp(
-        AppInputs(runners, origin, facts or Facts(), tuple(findings) if findings is not None else None)
-    )
+    judges `facts` (or shows `findings` as given). `verify`: also run the smoke tests from the start."""
+    given = tuple(findings) if findings is not None else None
+    return FtdoctorApp(AppInputs(runners, origin, facts or Facts(), given, verify))

@@ -3,26 +3,29 @@
 The probe tasks are the steps of `ftdoctor.probes.gather.gather`, one task each, so the app can show each
 probe answer as it comes; a test holds the two to the same facts. The other features are ftdoctor's own
 commands through their library APIs: `fix`'s plan and apply (tui/data/fixes.py), `lock` for the facts,
-`explain` on a log, `check --config`'s preflight. Smoke tests (`check --verify`) are not wired yet: that runner
-is None and the app says the feature is not in this build.
+`explain` on a log, `check --config`'s preflight, and `check --verify`'s smoke tests (`ftdoctor.verify.run`),
+each in its own bounded subprocess, one task per smoke test (tui/data/smokes.py).
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
 
 from ftdoctor import __version__
-from ftdoctor.facts.model import Facts
+from ftdoctor.facts.model import Facts, SmokeResult
 from ftdoctor.findings import Finding
 from ftdoctor.probes.gather import NO_TORCH
 from ftdoctor.probes.host import Host
 from ftdoctor.tui.data.runners import Lockfile, Origin, Report, Runners
+from ftdoctor.tui.data.smokes import Stopped
 from ftdoctor.tui.data.tasks import ProbeTask
+from ftdoctor.verify.catalog import Smoke, SmokeOptions
 
 def probe_tasks(host: Host, *, import_torch: bool = True) -> tuple[ProbeTask, ...]:
     from ftdoctor.probes import abi, driver, env_vars, python_env, system, toolkit
@@ -80,8 +83,10 @@ def judge_with(settings) -> Callable[[Facts], list[Finding]]:
     return lambda facts: judge(without_unrun_smokes(rules, facts), Context(facts=facts, matrix=matrix, settings=settings))
 
 
-def runners(settings, probes: tuple[ProbeTask, ...] = (), host: Host | None = None) -> Runners:
-    """The app's runners. `host` is the one the probes read: a variable a fix sets is given to it for the re-check."""
+def runners(settings, probes: tuple[ProbeTask, ...] = (), host: Host | None = None,
+            verify: Callable[[], ProcessSmokes] | None = None) -> Runners:
+    """The app's runners. `host` is the one the probes read: a variable a fix sets is given to it for the re-check.
+    `verify`: `smoke_runner(host, ...)` for this machine; None for a saved snapshot."""
     from ftdoctor.rules import FAMILY_TITLES
     from ftdoctor.tui.data import fixes
 
@@ -91,11 +96,62 @@ def runners(settings, probes: tuple[ProbeTask, ...] = (), host: Host | None = No
         probes=probes,
         fix_plan=fixes.planner(),
         run_step=fixes.step_runner(host),
-        verify=None,  # seam: smoke tests (`check --verify`) as probe tasks
+        verify=verify,
         explain=explain_runner(),
         preflight=preflight_runner(settings),
         lockfile=lockfile_runner,
     )
+
+
+class ProcessSmokes:
+    """One run of the real smoke tests: `run(name)` starts that smoke test in its own bounded subprocess of the
+    diagnosed interpreter and waits for it (`ftdoctor.verify.run`: start, finish); `stop()` kills every one
+    still running and everything it started (`run.abandon`: the processes carrying its token), and from then
+    on `run` raises `Stopped`."""
+
+    def __init__(self, host: Host, smokes: Sequence[Smoke], options: SmokeOptions = SmokeOptions()) -> None:
+        self.host, self.options = host, options
+        self._smokes = {smoke.name: smoke for smoke in smokes}
+        self.names = tuple(self._smokes)
+        self._lock = threading.Lock()
+        self._running: list = []  # the batches not finished yet
+        self._stopped = False
+
+    def run(self, name: str) -> SmokeResult:
+        from ftdoctor.verify import run
+
+        with self._lock:  # so that a stop either comes first (nothing starts) or sees this batch
+            if self._stopped:
+                raise Stopped(f"the {name} smoke test was stopped before it started")
+            batch = run.start(self.host, [self._smokes[name]], self.options)
+            self._running.append(batch)
+        try:
+            verify = run.finish(batch)
+        finally:
+            with self._lock:
+                self._running.remove(batch)
+        if self._stopped:  # killed by stop(): its "crash" is ours, not a fact about the machine
+            raise Stopped(f"the {name} smoke test was stopped")
+        return verify.smokes[0]
+
+    def stop(self) -> None:
+        from ftdoctor.verify import run
+
+        with self._lock:
+            self._stopped = True
+            batches = list(self._running)
+        for batch in batches:
+            run.abandon(batch)
+
+
+def smoke_runner(host: Host, plan=None) -> Callable[[], ProcessSmokes]:
+    """A new run of the smoke tests each call: those `--verify-only` / `--verify-deepspeed-ops` ask for (`plan`,
+    a `VerifyPlan`), or every default one, on the diagnosed interpreter of `host`."""
+    from ftdoctor.verify.catalog import select
+
+    smokes = tuple(plan.smokes) if plan is not None else tuple(select(None))
+    options = plan.options if plan is not None else SmokeOptions()
+    return lambda: ProcessSmokes(host, smokes, options)
 
 
 def lockfile_runner(facts: Facts, origin: Origin) -> Lockfile:

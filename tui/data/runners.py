@@ -14,6 +14,7 @@ from typing import Any
 
 from ftdoctor.facts.model import Facts
 from ftdoctor.findings import Finding, Fix
+from ftdoctor.tui.data.smokes import SmokeRunner
 from ftdoctor.tui.data.tasks import ProbeTask
 
 
@@ -95,7 +96,7 @@ class Runners:
     # (facts, every finding, the finding, its highlighted fix) -> what to run; finding None: every problem
     fix_plan: Callable[[Facts, Sequence[Finding], Finding | None, Fix | None], FixPlan] = plan_from_fix
     run_step: Callable[[PlanStep, OnOutput, ShouldStop], StepResult] | None = None
-    verify: tuple[ProbeTask, ...] | None = None  # smoke tests, `check --verify`
+    verify: Callable[[], SmokeRunner] | None = None  # a new run of the smoke tests (`check --verify`) per call
     explain: Callable[[str, Facts | None], Report] | None = None  # a log's text -> diagnoses
     preflight: Callable[[Path, Facts], Report] | None = None  # a training config -> findings + estimate
     lockfile: Callable[[Facts, Origin], Lockfile] | None = None  # the lockfile `ftdoctor lock` would write
@@ -137,3 +138,4 @@ class AppInputs:
     origin: Origin
     facts: Facts = field(default_factory=Facts)
     findings: tuple[Finding, ...] | None = None  # None: judge `facts` when the app starts
+    verify: bool = False  # run the smoke tests from the start, beside the probes (`--verify`)

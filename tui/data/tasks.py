@@ -4,6 +4,10 @@ A `ProbeTask` fills some sections of a facts snapshot (`driver`, `torch`, ...). 
 task whose prerequisites have finished, each on its own daemon thread, and reports each start, result and
 failure as an event, so a screen can show what is still running and judge each section as it arrives.
 Daemon threads, because a probe stuck in a slow subprocess must never keep the app from quitting.
+
+Smoke tests (`check --verify`) are tasks too, one per smoke test, all adding to the one `verify` section: their
+patches are `Merge`s, applied to the section as it is when each result arrives, and each names its own `parts`
+so that a family waits only for the smoke test it judges.
 """
 
 from __future__ import annotations
@@ -18,7 +22,15 @@ from typing import Any
 
 from ftdoctor.facts.model import Facts
 
-Patch = Mapping[str, Any]  # Facts field name -> its new value
+Patch = Mapping[str, Any]  # Facts field name -> its new value, or a `Merge` into the value it has then
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A patch value for a section several tasks add to at once: `into(value the section has when the result
+    arrives)` gives its new value, so that no task's result overwrites another's."""
+
+    into: Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,12 @@ class ProbeTask:
     sections: tuple[str, ...]  # the Facts fields this task fills, and no others
     run: Callable[[Facts], Patch]  # gets the facts as they are once its `needs` finished
     needs: tuple[str, ...] = ()  # names of tasks whose sections it reads
+    parts: tuple[str, ...] = ()  # what families wait for while it runs, when not its sections ("torch smoke")
+    kind: str = "probe"  # "probe" or "smoke test": how the status line counts it, and which key runs it again
+
+    @property
+    def awaited(self) -> tuple[str, ...]:
+        return self.parts or self.sections
 
 
 @dataclass(frozen=True)
@@ -57,7 +75,8 @@ def apply_patch(facts: Facts, task: ProbeTask, patch: Patch) -> Facts:
     foreign = sorted(set(patch) - set(task.sections))
     if foreign:
         raise ValueError(f"probe {task.name!r} returned sections it does not own: {', '.join(foreign)}")
-    return dataclasses.replace(facts, **patch)
+    values = {name: v.into(getattr(facts, name)) if isinstance(v, Merge) else v for name, v in patch.items()}
+    return dataclasses.replace(facts, **values)
 
 
 def run_tasks(

@@ -98,9 +98,10 @@ class FamilyView:
 
 def families(state: CheckState, flt: Filter, titles: Mapping[str, str]) -> tuple[FamilyView, ...]:
     """The families to show, in `ftdoctor check`'s order (the registry's). A family waiting for a probe shows
-    no findings: judged on half the facts they could be wrong."""
+    no findings: judged on half the facts they could be wrong. A family whose smoke test is running shows
+    as waiting for it even before it has any finding (its rules apply once a result is there)."""
     views = []
-    for family, items in terminal_group(list(state.findings), dict(titles)).items():
+    for family, items in _grouped(state, titles).items():
         title = titles.get(family, family)
         sections = state.sections_of(family)
         waiting = tuple(sorted(sections & state.waiting))
@@ -109,6 +110,12 @@ def families(state: CheckState, flt: Filter, titles: Mapping[str, str]) -> tuple
         if shown or waiting or failures or not flt.text:  # a search hides families without a match
             views.append(FamilyView(family, title, shown, len(items), family_verdict(items), waiting, failures))
     return tuple(views)
+
+
+def _grouped(state: CheckState, titles: Mapping[str, str]) -> dict[str, list[Finding]]:
+    grouped = terminal_group(list(state.findings), dict(titles))
+    known = {family: grouped.get(family, []) for family in titles if family in grouped or state.waiting_smokes(family)}
+    return {**known, **{family: items for family, items in grouped.items() if family not in known}}
 
 
 def family_verdict(findings: Sequence[Finding]) -> Severity:

@@ -16,8 +16,8 @@ from textual.widgets import Static
 from ftdoctor.tui.data.view import FAILED_MARK, SEVERITY_ORDER, WAITING_MARK, mark, word
 
 LEGEND = [(mark(s), word(s)) for s in SEVERITY_ORDER] + [
-    (WAITING_MARK, "waiting for a probe to answer"),
-    (FAILED_MARK, "a probe failed (also: error)"),
+    (WAITING_MARK, "waiting for a probe or smoke test to answer"),
+    (FAILED_MARK, "a probe failed, or a smoke test could not run (also: error)"),
 ]
 
 

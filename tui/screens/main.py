@@ -1,6 +1,9 @@
 """The findings browser: the tree of findings, the detail of the highlighted one, the filter and the probe
-status. Probes run in background workers that post a message per event; this screen folds each into the
-state and redraws. Widgets only report; every decision (what to show, what may run) is taken here."""
+status. Probes and smoke tests run in background workers that post a message per event; this screen folds
+each into the state and redraws. Widgets only report; every decision (what to show, what may run) is taken here.
+
+Smoke tests run one task each (tui/data/smokes.py), so each verdict shows as its test ends; `V` or quitting
+stops the ones still running, and their processes with them."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from ftdoctor.tui.app.messages import ProbeFailed, ProbeFinished, ProbeMessage, 
 from ftdoctor.tui.data import changes
 from ftdoctor.tui.data.progress import Progress
 from ftdoctor.tui.data.runners import UNAVAILABLE, AppInputs, FixPlan, Origin
+from ftdoctor.tui.data.smokes import KIND as SMOKE, SmokeRun
 from ftdoctor.tui.data.state import CheckState, recheck, tasks_for
 from ftdoctor.tui.data.tasks import ProbeTask, run_tasks
 from ftdoctor.tui.data.view import SEVERITY_ORDER, FamilyView, families, step_problem, summary
@@ -57,7 +61,10 @@ class MainScreen(Screen[None]):
         Binding("R", "rerun_all", "Re-run all", show=False, tooltip="probe everything again, and judge"),
         *(Binding(key, f"toggle('{s.value}')", s.value, show=False, tooltip=f"show or hide {s.value} findings")
           for key, s in SEVERITY_KEYS.items()),
-        Binding("v", "verify", "Verify", show=False, tooltip="run the smoke tests (check --verify)"),
+        Binding("v", "verify", "Verify", show=False,
+                tooltip="run the smoke tests (check --verify) in the background; each verdict shows as its test ends"),
+        Binding("V", "stop_verify", "Stop smoke tests", show=False,
+                tooltip="stop the smoke tests still running (their processes are killed; no result is recorded)"),
         Binding("o", "open_facts", "Open", show=False, tooltip="open a saved facts snapshot (judge another machine)"),
         Binding("s", "save_facts", "Save", show=False, tooltip="save these facts to a file (check --save-facts)"),
         Binding("l", "lockfile", "Lockfile", show=False, tooltip="view the lockfile ftdoctor would write"),
@@ -70,6 +77,8 @@ class MainScreen(Screen[None]):
         self.runners, self.origin = inputs.runners, inputs.origin
         self.state = CheckState(facts=inputs.facts, findings=inputs.findings or ())
         self._judge_first = inputs.findings is None
+        self._verify_first = inputs.verify
+        self.smokes: SmokeRun | None = None  # the smoke tests running now
         self.progress = Progress()
         self.views: tuple[FamilyView, ...] = ()
 
@@ -100,6 +109,8 @@ class MainScreen(Screen[None]):
             self.state = CheckState.judged(self.state.facts, self.runners.judge)
         if self.origin.live and self.runners.probes:
             self.start_probes(self.runners.probes)
+        if self._verify_first:  # beside the probes, as `check --verify` runs them
+            self.action_verify()
         self.redraw()
         self._first_problem()
         self.tree.focus()
@@ -119,7 +130,7 @@ class MainScreen(Screen[None]):
 
     def start_probes(self, tasks: tuple[ProbeTask, ...], group: str = "probes") -> None:
         self.state = self.state.begin(tasks)
-        self.progress = self.progress.restart()
+        self.progress = self.progress.restart(SMOKE if group == "verify" else "probe")
         (self.verify_worker if group == "verify" else self.probe_worker)(tasks, self.state.facts)
 
     @work(thread=True, exclusive=True, group="probes")
@@ -144,17 +155,23 @@ class MainScreen(Screen[None]):
         self._absorb(message)
 
     def _absorb(self, message: ProbeMessage) -> None:
+        if not self.state.awaits(message.task):  # from a run that was stopped meanwhile
+            return
         self.progress = self.progress.apply(message.event, time.monotonic())
         self.state = self.state.apply(message.event, self.runners.judge)
+        if message.group == "verify":
+            self._smokes_settled()
         self.redraw()
         self._first_problem()
 
     def _busy(self, doing: str) -> bool:
-        """True (and says so) while probes run: a second run would judge half-old facts. The state knows
-        from the moment a run is started, before its worker has reported anything."""
+        """True (and says so) while probes or smoke tests run: a second run would judge half-old facts. The
+        state knows from the moment a run is started, before its worker has reported anything."""
         if self.state.probing:
             waiting = ", ".join(sorted(self.state.waiting))
-            self.notify(f"Probes are still running ({waiting}); {doing} when they finish.", severity="warning")
+            who = "Smoke tests are" if self.smokes and not self.progress.running_of("probe") else "Probes are"
+            stop = " (V stops the smoke tests)" if self.smokes else ""
+            self.notify(f"{who} still running ({waiting}); {doing} when they finish{stop}.", severity="warning")
         return self.state.probing
 
     def action_rerun(self) -> None:
@@ -173,13 +190,63 @@ class MainScreen(Screen[None]):
             self.start_probes(tasks)
             self.notify(f"Probing again for {what}: {', '.join(t.name for t in tasks)}.")
 
+    # -- smoke tests ----------------------------------------------------------------------------------
+
     def action_verify(self) -> None:
+        """Run the smoke tests in the background, one task each, beside any probes still running."""
+        refusal = self._verify_refusal()
+        if refusal:
+            self.notify(refusal, severity="warning", timeout=10)
+            return
+        self.smokes = run = SmokeRun.of(self.runners.verify())
+        self.start_probes(run.tasks, group="verify")
+        self.redraw()
+        names = ", ".join(run.runner.names)
+        self.notify(f"Running {len(run.tasks)} smoke test(s) in the background: {names}. V stops them.")
+
+    def _verify_refusal(self) -> str | None:
+        if not self.origin.live:
+            return (f"Smoke tests run on this machine, and these findings are from {self.origin.label}: they cannot "
+                    "be verified here. A snapshot saved with `ftdoctor check --verify --save-facts` keeps its smoke results.")
         if self.runners.verify is None:
-            self.notify(UNAVAILABLE["verify"], severity="warning")
-        elif not self.origin.live:
-            self.notify("Smoke tests run on this machine; the findings are from a saved snapshot.", severity="warning")
-        elif not self._busy("run the smoke tests"):
-            self.start_probes(self.runners.verify, group="verify")
+            return UNAVAILABLE["verify"]
+        if self.smokes is not None:
+            running = ", ".join(t.name for t in self.smokes.pending(self.state))
+            return f"The smoke tests are still running ({running}); V stops them."
+        return None
+
+    def _smokes_settled(self) -> None:
+        """Once every smoke test of the run has answered: say how they ended."""
+        if self.smokes is None or self.smokes.pending(self.state):
+            return
+        run, self.smokes = self.smokes, None
+        self.notify(f"Smoke tests done: {run.outcome(self.state)}.")
+
+    def action_stop_verify(self) -> None:
+        stopped = self.stop_smokes()
+        if not stopped:
+            self.notify("No smoke test is running.")
+            return
+        names = ", ".join(t.name for t in stopped)
+        self.notify(f"Stopped {names}: their processes were killed; no result was recorded for them.", timeout=10)
+
+    def stop_smokes(self, redraw: bool = True) -> tuple[ProbeTask, ...]:
+        """Stop the smoke tests still running and kill their processes (and all they started); the tasks stopped.
+        Safe to call again, and with none running."""
+        if self.smokes is None:
+            return ()
+        run, self.smokes = self.smokes, None
+        self.workers.cancel_group(self, "verify")
+        run.runner.stop()
+        stopped = run.pending(self.state)
+        self.state = self.state.stop(stopped)
+        self.progress = self.progress.without(stopped)
+        if redraw:
+            self.redraw()
+        return stopped
+
+    def on_unmount(self) -> None:
+        self.stop_smokes(redraw=False)  # however the app ends, no smoke test outlives it
 
     def _current_family(self) -> str | None:
         current = self.tree.current
@@ -229,6 +296,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(HelpScreen("ftdoctor: keys", self.BINDINGS))
 
     def action_quit(self) -> None:
+        self.stop_smokes(redraw=False)
         self.app.exit()
 
     # -- fixes ----------------------------------------------------------------------------------------

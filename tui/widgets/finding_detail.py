@@ -114,8 +114,8 @@ def evidence_text(finding: Finding) -> Group | Text:
 def family_text(view: FamilyView) -> Group:
     lines = [f"{len(view.findings)} of {view.total} findings shown (1-5 toggle severities, / searches)"]
     if view.waiting:
-        lines = [f"waiting for the {', '.join(view.waiting)} probe(s) to answer before judging"]
-    lines += [f"✗ {why} (r probes again)" for why in view.failures]
+        lines = [f"waiting for {', '.join(view.waiting)} to answer before judging"]
+    lines += [f"✗ {why} ({'v runs the smoke tests' if 'smoke test' in why else 'r probes'} again)" for why in view.failures]
     return lines_text(view.label(), lines)
 
 
