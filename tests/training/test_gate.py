@@ -133,6 +133,22 @@ def test_resuming_with_changed_data_warns(project):
     assert "chat.jsonl changed since the run started" in found["RUN940"].message
 
 
+def test_logging_the_config_asks_for_is_checked_not_dropped(project):
+    packages = {**STACK, "tensorboard": "2.21.0"}
+    found = {f.code: f for f in gate(project(SFT, use_tensorboard="true"), facts=cpu_facts(packages)).findings}
+    assert found["RUN925"].severity == Severity.OK and "tensorboard 2.21.0" in found["RUN925"].message
+    warned = [f for f in gate(project(SFT, use_tensorboard="true", wandb_project="llama-sft")).findings
+              if f.code == "RUN925"]
+    assert all(f.severity == Severity.WARNING for f in warned) and len(warned) == 2
+    by_topic = {("wandb" if "Weights & Biases" in f.message else "tb"): f for f in warned}
+    assert "tensorboard is not installed here" in by_topic["tb"].message
+    assert by_topic["tb"].fixes[0].commands == ("/venv/bin/python -m pip install tensorboard",)
+    assert by_topic["tb"].location.endswith(":19") and by_topic["wandb"].location.endswith(":20")
+    assert "does not log to Weights & Biases" in by_topic["wandb"].message
+    quiet = {f.code: f for f in gate(project(SFT, wandb_project="x", wandb_mode="disabled")).findings}
+    assert quiet["RUN925"].severity == Severity.SKIPPED
+
+
 def test_unknown_torch_is_never_ok(project):
     facts = replace(cpu_facts(), torch=replace(cpu_facts().torch, status=Status.UNKNOWN, source="", reason="timeout"))
     found = {f.code: f for f in gate(project(SFT), facts=facts).findings}

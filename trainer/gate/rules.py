@@ -3,7 +3,8 @@
 Code bands:
     RUN900-909  the launch: processes against devices, the launcher chosen
     RUN910-919  one per requirement (torch, CUDA, bf16, flash-attn, bitsandbytes, collectives, DeepSpeed)
-    RUN920-939  what ftdoctor's bundled trainer can run: method, data formats, chat template, optimizer, GRPO
+    RUN920-939  what ftdoctor's bundled trainer can run: method, data formats, chat template, optimizer, GRPO,
+                where it logs
     RUN940-949  a resumed run: the config and data it started with
 """
 
@@ -289,6 +290,42 @@ def _importable(name: str, folder: Path) -> bool:
         find_spec(top) is not None
 
 
+class LoggingAskedFor(GateRule):
+    """The run logs where the config asks (tensorboard installed; Weights & Biases, which it does not do, named).
+
+    `use_tensorboard: true` without tensorboard would log to the terminal and metrics.jsonl only, and a
+    `wandb_project` would be dropped without a word: both are warnings, not refusals."""
+
+    code = "RUN925"
+    severity = Severity.WARNING
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        outcomes: list[Any] = []
+        if c.wandb_project and c.wandb_mode != "disabled":
+            outcomes.append(Fail(f"`wandb_project: {c.wandb_project}`: ftdoctor's trainer does not log to Weights & "
+                                 "Biases; this run logs to the terminal, run/metrics.jsonl and TensorBoard (when "
+                                 "installed)", fixes=(Fix("read the metrics from output_dir/run/metrics.jsonl or "
+                                                          "TensorBoard, or train with Axolotl for W&B"),),
+                                 location=_first(pre, "wandb_project")))
+        if c.use_tensorboard is True:
+            outcomes.append(self._tensorboard(ctx))
+        return outcomes or NotApplicable("no logging asked for beyond the terminal and run/metrics.jsonl")
+
+    def _tensorboard(self, ctx: Context):
+        pre = ctx.pre
+        where = _first(pre, "use_tensorboard")
+        if not pre.target.packages_known:
+            return Unknown("whether tensorboard is installed is unknown (the training interpreter's packages were "
+                           "not read)", location=where)
+        found = pre.target.version("tensorboard") or pre.target.version("tensorboardX")
+        if found:
+            return Pass(f"TensorBoard logging: tensorboard {found}", location=where)
+        return Fail("`use_tensorboard: true` but tensorboard is not installed here: the run would log to the terminal "
+                    "and run/metrics.jsonl only", fixes=(Fix("install it", (ctx.pip("install", "tensorboard"),)),),
+                    location=where)
+
+
 class ResumeMatches(GateRule):
     """A resumed run trains on the config and data it started with."""
 
@@ -320,4 +357,4 @@ def file_sha256(path: str | Path) -> str:
 
 RULES = (ProcessesFitDevices, TorchWorks, CudaWorks, Bf16Works, FlashAttnWorks, Bitsandbytes4bitWorks,
          Bitsandbytes8bitWorks, CollectiveWorks, DeepspeedWorks, DeepspeedOpsWork, MethodOffered, DataFitsMethod,
-         ChatTemplateBundled, OptimizerKnown, GrpoRewards, ResumeMatches)
+         ChatTemplateBundled, OptimizerKnown, GrpoRewards, LoggingAskedFor, ResumeMatches)
