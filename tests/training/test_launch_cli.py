@@ -39,7 +39,9 @@ def test_train_writes_the_adapter_and_a_full_record(project, cli):
     assert (run / "config.yml").read_text() == config.read_text()
     assert json.loads((run / "facts.json").read_text())["schema"] == "ftdoctor-facts/1"
     assert "\ntrl==" in (run / "requirements.lock").read_text()
-    assert "step 10/10 · loss" in (run / "train.log").read_text()
+    log = (run / "train.log").read_text()
+    assert "step 10/10 · loss" in log and f"ftdoctor: logging to TensorBoard in {out / 'runs'}" in log
+    assert attempt["result"]["tensorboard"] == str(out / "runs") and list((out / "runs").glob("*/events.out.*"))
 
     again = cli("train", str(config), cwd=project.root)
     assert again.returncode == 3 and "refusing to overwrite it" in again.stderr
