@@ -82,6 +82,27 @@ def test_resume_after_a_kill_between_checkpoints_continues_with_the_same_loss(pr
     assert continued[60] == pytest.approx(uninterrupted[59], abs=1e-4)
 
 
+def test_ctrl_c_stops_the_run_as_interrupted_and_says_how_to_continue(project):
+    config = project(SFT, max_steps=400, save_steps=10)
+    out = project.root / "out"
+    run = subprocess.Popen([sys.executable, "-m", "ftdoctor", "train", str(config), "--no-color"], cwd=project.root,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        _wait_for(out / "checkpoint-10" / "trainer_state.json", run)
+        os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends: the launcher and the worker, one process group
+        stdout, _ = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert run.returncode == 130, stdout[-3000:]
+    assert "ftdoctor: training interrupted; continue it with --resume" in stdout
+    record = json.loads((out / "run" / "record.json").read_text())
+    assert record["status"] == "interrupted" and record["attempts"][-1]["status"] == "interrupted"
+    assert json.loads((out / "run" / "result.json").read_text())["status"] == "interrupted"
+    assert "KeyboardInterrupt" in (out / "run" / "train.log").read_text()
+
+
 def _wait_for(path, process, timeout=240.0):
     began = time.monotonic()
     while not path.exists():
