@@ -180,6 +180,8 @@ def test_libraries_older_than_the_trainer_is_written_for_are_refused(project):
     assert "deepspeed 0.14.4 (needs >=0.15)" in problems(sharded)["RUN926"].message
     assert problems(sharded)["RUN926"].fixes[1].commands == (
         "/venv/bin/python -m pip install --upgrade 'ftdoctor-cli[deepspeed]'",)
+    odd = {f.code: f for f in gate(project(SFT), facts=cpu_facts({**STACK, "trl": "main-snapshot"})).findings}
+    assert odd["RUN926"].severity != Severity.OK and "not a PEP 440 version" in odd["RUN926"].message
 
 
 def test_unknown_torch_is_never_ok(project):

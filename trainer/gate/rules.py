@@ -304,65 +304,6 @@ def _importable(name: str, folder: Path) -> bool:
         find_spec(top) is not None
 
 
-class StackSupported(GateRule):
-    """The installed libraries are releases ftdoctor's trainer is written for (the ranges of its `train` extra).
-
-    Installed-ness is CEN813's, RUN914's and RUN917's; this judges the versions of the libraries this run
-    imports, because the recipe uses current names and an older release fails part-way or ignores a key."""
-
-    code = "RUN926"
-
-    def check(self, ctx: Context):
-        from packaging.specifiers import SpecifierSet
-        from packaging.version import InvalidVersion, Version
-
-        from ftdoctor.trainer.gate.supported import supported_ranges
-
-        pre = ctx.pre
-        if not pre.target.packages_known:
-            return Unknown("the training interpreter's packages were not read")
-        ranges = supported_ranges()
-        if ranges is None:
-            return Unknown("ftdoctor's own package metadata (its supported ranges) could not be read: is it "
-                           "installed (pip install -e .)?")
-        used = _imported_by_run(pre, ctx.requirements)
-        judged, outside = [], []
-        for wanted in (r for r in ranges if r.package in used):
-            installed = pre.target.version(wanted.package)
-            if not installed:
-                continue  # missing: the rules about installing it say so
-            judged.append(f"{wanted.package} {installed}")
-            try:
-                fits = SpecifierSet(wanted.specifier).contains(Version(installed), prereleases=True)
-            except InvalidVersion:
-                fits = False
-            if not fits:
-                outside.append((wanted, installed))
-        if outside:
-            named = ", ".join(f"{r.package} {v} (needs {r.specifier})" for r, v in outside)
-            extras = sorted({r.extra for r, _ in outside})
-            return Fail(f"ftdoctor's trainer is written for newer releases than installed here: {named}",
-                        {"outside": {r.package: {"installed": v, "supported": r.specifier} for r, v in outside}},
-                        (Fix("upgrade them", (ctx.pip("install", *(shlex.quote(f"{r.package}{r.specifier}")
-                                                                   for r, _ in outside)),)),
-                         Fix("or install the releases ftdoctor's extras resolve to", (ctx.pip(
-                             "install", "--upgrade", shlex.quote(f"ftdoctor-cli[{','.join(extras)}]")),))))
-        return Pass(f"within ftdoctor's supported ranges: {', '.join(judged)}") if judged else \
-            NotApplicable("none of the training libraries is installed")
-
-
-def _imported_by_run(pre, requirements) -> set[str]:
-    names = {"torch", "transformers", "trl", "accelerate", "datasets"}
-    needed = {r.name for r in requirements}
-    if pre.config.adapter:
-        names.add("peft")
-    if needed & {"bitsandbytes-4bit", "bitsandbytes-8bit"}:
-        names.add("bitsandbytes")
-    if "deepspeed" in needed:
-        names.add("deepspeed")
-    return names
-
-
 class LoggingAskedFor(GateRule):
     """The run logs where the config asks (tensorboard installed; Weights & Biases, which it does not do, named).
 
@@ -397,6 +338,68 @@ class LoggingAskedFor(GateRule):
         return Fail("`use_tensorboard: true` but tensorboard is not installed here: the run would log to the terminal "
                     "and run/metrics.jsonl only", fixes=(Fix("install it", (ctx.pip("install", "tensorboard"),)),),
                     location=where)
+
+
+class StackSupported(GateRule):
+    """The installed libraries are releases ftdoctor's trainer is written for (its `train`/`deepspeed` extras).
+
+    Installed-ness is CEN813's, RUN914's and RUN917's; this judges the versions of the libraries this run
+    imports, because the recipe uses current names and an older release fails part-way or ignores a key."""
+
+    code = "RUN926"
+
+    def check(self, ctx: Context):
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import InvalidVersion, Version
+
+        from ftdoctor.trainer.gate.supported import supported_ranges
+
+        pre = ctx.pre
+        if not pre.target.packages_known:
+            return Unknown("the training interpreter's packages were not read")
+        ranges = supported_ranges()
+        if ranges is None:
+            return Unknown("ftdoctor's own package metadata (its supported ranges) could not be read: is it "
+                           "installed (pip install -e .)?")
+        used = _imported_by_run(pre, ctx.requirements)
+        judged, outside, unreadable = [], [], []
+        for wanted in (r for r in ranges if r.package in used):
+            installed = pre.target.version(wanted.package)
+            if not installed:
+                continue  # missing: the rules about installing it say so
+            try:
+                fits = SpecifierSet(wanted.specifier).contains(Version(installed), prereleases=True)
+            except InvalidVersion:
+                unreadable.append(f"{wanted.package} {installed!r}")
+                continue
+            judged.append(f"{wanted.package} {installed}")
+            if not fits:
+                outside.append((wanted, installed))
+        if outside:
+            named = ", ".join(f"{r.package} {v} (needs {r.specifier})" for r, v in outside)
+            extras = sorted({r.extra for r, _ in outside})
+            return Fail(f"ftdoctor's trainer is written for newer releases than installed here: {named}",
+                        {"outside": {r.package: {"installed": v, "supported": r.specifier} for r, v in outside}},
+                        (Fix("upgrade them", (ctx.pip("install", *(shlex.quote(f"{r.package}{r.specifier}")
+                                                                   for r, _ in outside)),)),
+                         Fix("or install the releases ftdoctor's extras resolve to", (ctx.pip(
+                             "install", "--upgrade", shlex.quote(f"ftdoctor-cli[{','.join(extras)}]")),))))
+        if unreadable:
+            return Unknown(f"not a PEP 440 version, so not comparable with ftdoctor's ranges: {', '.join(unreadable)}")
+        return Pass(f"within ftdoctor's supported ranges: {', '.join(judged)}") if judged else \
+            NotApplicable("none of the training libraries is installed")
+
+
+def _imported_by_run(pre, requirements) -> set[str]:
+    names = {"torch", "transformers", "trl", "accelerate", "datasets"}
+    needed = {r.name for r in requirements}
+    if pre.config.adapter:
+        names.add("peft")
+    if needed & {"bitsandbytes-4bit", "bitsandbytes-8bit"}:
+        names.add("bitsandbytes")
+    if "deepspeed" in needed:
+        names.add("deepspeed")
+    return names
 
 
 class ResumeMatches(GateRule):
