@@ -15,6 +15,8 @@ neighbour only ever slows a run down) and tokens per CPU-second of the training 
 around `trainer.train()`, measured the same way in both), which a neighbour disturbs far less. The
 wrapper's cost is judged on the CPU rate. Every run gets one thread (OMP_NUM_THREADS=1): with two, torch's
 threads spin while they wait for each other, and on a busy machine that spinning is most of the CPU time.
+Neither run logs to TensorBoard (the plain script reports to nothing; ftdoctor's config sets
+`use_tensorboard: false`), so that the comparison is of the same work.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ lr_scheduler: constant
 max_steps: {steps}
 logging_steps: 5
 save_strategy: "no"
+use_tensorboard: false
 seed: 0
 output_dir: ./{out}
 """

@@ -59,12 +59,16 @@ def write_project(folder: Path, *, steps: int = 300) -> Path:
 
 def answer(base: Path, adapter: Path, questions: tuple[str, ...] = QUESTIONS) -> list[tuple[str, str]]:
     """Load the base model with the saved adapter and answer each question greedily."""
+    import warnings
+
     from peft import PeftModel
     from transformers import AutoTokenizer
 
     from ftdoctor.trainer.recipe.merge import load_base
     from ftdoctor.trainer.tiny import SYSTEM
 
+    # transformers warns about its own internal use of a deprecated name (as in the worker); nothing to act on
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     tokenizer = AutoTokenizer.from_pretrained(str(adapter))
     model = PeftModel.from_pretrained(load_base(str(base), tokenizer, dtype=None), str(adapter)).eval()
     answers = []

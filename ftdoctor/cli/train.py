@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("config", nargs="*", help="the training config (YAML); with --dry-run, several (one section each)")
     parser.add_argument("--dry-run", action="store_true", help="run the preflight only (launch nothing)")
-    parser.add_argument("--list-rules", action="store_true", help="print every preflight rule and exit")
+    parser.add_argument("--list-rules", action="store_true", help="print every preflight and gate rule and exit")
     launch = parser.add_argument_group("launching (without --dry-run)")
     launch.add_argument("--processes", type=int, metavar="N", help="training processes (default: one per visible "
                         "GPU, one on a CPU machine)")
@@ -58,9 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.list_rules:
         from ftdoctor.cli.check import list_rules
+        from ftdoctor.trainer.gate.rules import RULES as GATE_RULES
         from ftdoctor.trainer.rules import preflight_rules
 
-        return list_rules(preflight_rules())
+        return list_rules([*preflight_rules(), *GATE_RULES])  # the gate's RUN9xx judge launches too
     if not args.config:
         raise UsageError("no config given", where="ftdoctor train", hint="ftdoctor train config.yml --dry-run")
     if not args.dry_run:

@@ -122,7 +122,7 @@ def test_check_with_config_adds_the_preflight(cli, project):
 def test_list_rules(cli):
     result = cli("train", "--list-rules")
     assert result.returncode == 0
-    for code in ("CFG101", "CFG140", "DAT506", "MDL603", "MEM701", "CEN806"):
+    for code in ("CFG101", "CFG140", "DAT506", "MDL603", "MEM701", "CEN806", "RUN901", "RUN920", "RUN925"):
         assert code in result.stdout
 
 

@@ -111,7 +111,18 @@ def test_chat_data_for_dpo_is_refused_before_launch(project):
 def test_preference_pairs_fit_dpo(project):
     found = {f.code: f for f in gate(project(PAIRS)).findings}
     assert found["RUN921"].severity == Severity.OK and "preference" in found["RUN921"].message
-    assert found["RUN920"].message == "dpo: trl.DPOTrainer"
+    assert found["RUN920"].message.startswith("dpo: trl.DPOTrainer; TRL 1.16.0 offers sft, dpo, ipo, kto, ")
+
+
+def test_the_gate_says_which_methods_the_installed_trl_offers(project):
+    from ftdoctor.trainer.recipe import methods
+
+    imported = [name for name, why in methods.offered().items() if not why and name in methods.BY_NAME]
+    found = {f.code: f for f in gate(project(SFT)).findings}
+    assert found["RUN920"].evidence["offered"] == imported  # read from TRL's files = what importing TRL finds
+    assert f"TRL 1.16.0 offers {', '.join(imported)}" in found["RUN920"].message
+    refused = problems(gate(project(SFT, rl="gdpo")))["RUN920"]
+    assert "GDPO is an Axolotl method" in refused.message and ", ".join(imported) in refused.message
 
 
 def test_grpo_needs_reward_functions_and_no_vllm(project):
@@ -131,6 +142,46 @@ def test_resuming_with_changed_data_warns(project):
     resuming = Resuming(str(project.root / "out" / "checkpoint-10"), None, {data: "0" * 64})
     found = problems(gate(config, resuming=resuming, data_sha256={data: "1" * 64}), Severity.WARNING)
     assert "chat.jsonl changed since the run started" in found["RUN940"].message
+
+
+def test_logging_the_config_asks_for_is_checked_not_dropped(project):
+    packages = {**STACK, "tensorboard": "2.21.0"}
+    found = {f.code: f for f in gate(project(SFT, use_tensorboard="true"), facts=cpu_facts(packages)).findings}
+    assert found["RUN925"].severity == Severity.OK and "tensorboard 2.21.0" in found["RUN925"].message
+    warned = [f for f in gate(project(SFT, use_tensorboard="true", wandb_project="llama-sft")).findings
+              if f.code == "RUN925"]
+    assert all(f.severity == Severity.WARNING for f in warned) and len(warned) == 2
+    by_topic = {("wandb" if "Weights & Biases" in f.message else "tb"): f for f in warned}
+    assert "tensorboard is not installed here" in by_topic["tb"].message
+    assert by_topic["tb"].fixes[0].commands == ("/venv/bin/python -m pip install tensorboard",)
+    assert by_topic["tb"].location.endswith(":19") and by_topic["wandb"].location.endswith(":20")
+    assert "does not log to Weights & Biases" in by_topic["wandb"].message
+    quiet = {f.code: f for f in gate(project(SFT, wandb_project="x", wandb_mode="disabled")).findings}
+    assert quiet["RUN925"].severity == Severity.SKIPPED
+
+
+def test_libraries_older_than_the_trainer_is_written_for_are_refused(project):
+    from ftdoctor.trainer.gate.supported import supported_ranges
+
+    assert {r.package: r.specifier for r in supported_ranges()}["transformers"] == ">=5.0"  # from the metadata
+    found = {f.code: f for f in gate(project(SFT)).findings}
+    assert found["RUN926"].severity == Severity.OK and "transformers 5.23.0" in found["RUN926"].message
+    old = {**STACK, "transformers": "4.57.1", "trl": "0.19.1", "bitsandbytes": "0.42.0"}
+    refused = problems(gate(project(SFT), facts=cpu_facts(old)))["RUN926"]
+    assert "transformers 4.57.1 (needs >=5.0), trl 0.19.1 (needs >=1.0)" in refused.message
+    assert "bitsandbytes" not in refused.message  # installed but not used by this config
+    assert refused.fixes[0].commands == ("/venv/bin/python -m pip install 'transformers>=5.0' 'trl>=1.0'",)
+    assert refused.fixes[1].commands == ("/venv/bin/python -m pip install --upgrade 'ftdoctor-cli[train]'",)
+    quantized = problems(gate(project(SFT, adapter="qlora", load_in_4bit="true"), facts=cpu_facts(old)))["RUN926"]
+    assert "bitsandbytes 0.42.0 (needs >=0.45)" in quantized.message
+    (project.root / "zero2.json").write_text('{"zero_optimization": {"stage": 2}}')
+    sharded = gate(project(SFT, deepspeed="zero2.json"), facts=cpu_facts({**STACK, "deepspeed": "0.14.4"}),
+                   processes=2)
+    assert "deepspeed 0.14.4 (needs >=0.15)" in problems(sharded)["RUN926"].message
+    assert problems(sharded)["RUN926"].fixes[1].commands == (
+        "/venv/bin/python -m pip install --upgrade 'ftdoctor-cli[deepspeed]'",)
+    odd = {f.code: f for f in gate(project(SFT), facts=cpu_facts({**STACK, "trl": "main-snapshot"})).findings}
+    assert odd["RUN926"].severity != Severity.OK and "not a PEP 440 version" in odd["RUN926"].message
 
 
 def test_unknown_torch_is_never_ok(project):

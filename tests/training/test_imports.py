@@ -9,13 +9,14 @@ import sys
 MODULES = [
     "ftdoctor.cli.train", "ftdoctor.cli.demo", "ftdoctor.trainer.demo",
     "ftdoctor.trainer.gate.decide", "ftdoctor.trainer.gate.runners", "ftdoctor.trainer.gate.rules",
+    "ftdoctor.trainer.gate.supported",
     "ftdoctor.trainer.launch.guarded", "ftdoctor.trainer.launch.worker", "ftdoctor.trainer.launch.crash",
     "ftdoctor.trainer.recipe.recipe", "ftdoctor.trainer.recipe.callbacks", "ftdoctor.trainer.recipe.data",
     "ftdoctor.trainer.recipe.tokens", "ftdoctor.trainer.recipe.merge", "ftdoctor.trainer.recipe.methods",
     "ftdoctor.trainer.run.record", "ftdoctor.trainer.run.outdir",
 ]
 HEAVY = ["torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes", "deepspeed", "flash_attn",
-         "tokenizers", "pyarrow"]
+         "tokenizers", "pyarrow", "tensorboard"]
 
 
 def test_no_heavy_import_at_module_level():

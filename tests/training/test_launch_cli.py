@@ -39,7 +39,9 @@ def test_train_writes_the_adapter_and_a_full_record(project, cli):
     assert (run / "config.yml").read_text() == config.read_text()
     assert json.loads((run / "facts.json").read_text())["schema"] == "ftdoctor-facts/1"
     assert "\ntrl==" in (run / "requirements.lock").read_text()
-    assert "step 10/10 · loss" in (run / "train.log").read_text()
+    log = (run / "train.log").read_text()
+    assert "step 10/10 · loss" in log and f"ftdoctor: logging to TensorBoard in {out / 'runs'}" in log
+    assert attempt["result"]["tensorboard"] == str(out / "runs") and list((out / "runs").glob("*/events.out.*"))
 
     again = cli("train", str(config), cwd=project.root)
     assert again.returncode == 3 and "refusing to overwrite it" in again.stderr
@@ -78,6 +80,27 @@ def test_resume_after_a_kill_between_checkpoints_continues_with_the_same_loss(pr
     uninterrupted = losses(reference.trainer.state.log_history)
     assert continued[step + 1] == pytest.approx(uninterrupted[step], abs=1e-5)
     assert continued[60] == pytest.approx(uninterrupted[59], abs=1e-4)
+
+
+def test_ctrl_c_stops_the_run_as_interrupted_and_says_how_to_continue(project):
+    config = project(SFT, max_steps=400, save_steps=10)
+    out = project.root / "out"
+    run = subprocess.Popen([sys.executable, "-m", "ftdoctor", "train", str(config), "--no-color"], cwd=project.root,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        _wait_for(out / "checkpoint-10" / "trainer_state.json", run)
+        os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C sends: the launcher and the worker, one process group
+        stdout, _ = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert run.returncode == 130, stdout[-3000:]
+    assert "ftdoctor: training interrupted; continue it with --resume" in stdout
+    record = json.loads((out / "run" / "record.json").read_text())
+    assert record["status"] == "interrupted" and record["attempts"][-1]["status"] == "interrupted"
+    assert json.loads((out / "run" / "result.json").read_text())["status"] == "interrupted"
+    assert "KeyboardInterrupt" in (out / "run" / "train.log").read_text()
 
 
 def _wait_for(path, process, timeout=240.0):

@@ -70,3 +70,31 @@ def test_fsdp_on_a_cpu_is_refused_and_when_forced_is_recorded_running_as_ddp(pro
     assert not runtime["fsdp_enabled"] and "FSDP was asked for" in runtime["mismatch"]
     assert attempt["findings"][0]["code"] == "RUN950"
     assert "WARNING: FSDP was asked for, but the model runs in DistributedDataParallel" in forced.stdout
+
+
+def test_the_accelerate_cpu_flag_starts_one_process_and_the_run_stops_itself(project, tmp_path):
+    """The trap ftdoctor's generated settings avoid, sprung on purpose: `accelerate launch --cpu --num_processes 2`
+    starts ONE process without a word; that process sees a world of 1 where 2 were launched, and stops instead
+    of training alone on all the data."""
+    import os
+    import subprocess
+    import sys
+
+    from ftdoctor.trainer.recipe.job import save_job
+    from training_helpers import make_job
+
+    job = make_job(project(SFT, max_steps=2), processes=2)
+    assert job.processes == 2 and job.distributed == "ddp"
+    job_file = save_job(job, job.run_dir / "job.json")
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf")}  # no accelerate default_config.yaml of this machine
+    result = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2",
+                             "--module", "ftdoctor.trainer.launch.worker", str(job_file)],
+                            cwd=project.root, env=env, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    failures = [ln for ln in output.splitlines() if ln.startswith("ftdoctor: training failed:")]
+    assert len(failures) == 1, output[-3000:]  # one process, not two
+    assert "WorldMismatch: launched for 2 processes but this one sees a world of 1" in failures[0]
+    runtime = json.loads((job.run_dir / "runtime.json").read_text())
+    assert runtime["world_size"] == 1 and runtime["wrapper"] != "DistributedDataParallel"
+    assert not (project.root / "out" / "adapter_model.safetensors").exists()

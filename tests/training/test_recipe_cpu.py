@@ -197,3 +197,64 @@ def test_val_set_size_evaluates(project):
     recipe = run_recipe(project(SFT, max_steps=4, val_set_size=0.1))
     assert len(recipe.trainer.eval_dataset) == 20
     assert "eval_loss" in recipe.outcome["metrics"]
+
+
+def _trained_with_stream(config):
+    import io
+
+    from ftdoctor.trainer.recipe.recipe import FineTuneRecipe
+
+    stream = io.StringIO()
+    recipe = FineTuneRecipe(make_job(config), stream=stream)
+    recipe.setup()
+    recipe.train()
+    recipe.cleanup()
+    return recipe, stream.getvalue()
+
+
+def test_tensorboard_gets_the_logged_scalars_when_installed(project):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    recipe, said = _trained_with_stream(project(SFT, max_steps=4, val_set_size=0.1))
+    runs = project.root / "out" / "runs"
+    assert f"ftdoctor: logging to TensorBoard in {runs} (view: tensorboard --logdir {runs})" in said
+    assert recipe.outcome["tensorboard"] == str(runs)
+    folders = [p for p in runs.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and list(folders[0].glob("events.out.tfevents.*"))
+    events = EventAccumulator(str(folders[0]))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/grad_norm", "train/learning_rate", "train/memory_mib",
+            "train/tokens_per_second", "eval/loss"} <= tags, tags
+    logged = [h for h in recipe.trainer.state.log_history if "loss" in h]
+    scalars = events.Scalars("train/loss")
+    assert [s.step for s in scalars] == [h["step"] for h in logged] == [1, 2, 3, 4]
+    assert [s.value for s in scalars] == pytest.approx([h["loss"] for h in logged], rel=1e-6)
+    assert [s.value for s in events.Scalars("train/grad_norm")] == pytest.approx(
+        [h["grad_norm"] for h in logged], rel=1e-6)
+    assert events.Scalars("eval/loss")[-1].value == pytest.approx(recipe.outcome["metrics"]["eval_loss"], rel=1e-6)
+
+
+def test_without_tensorboard_the_run_trains_and_says_it_does_not_log_there(project, monkeypatch):
+    import sys
+
+    for name in ("tensorboard", "tensorboardX"):  # None in sys.modules: Python's own "not importable here"
+        monkeypatch.setitem(sys.modules, name, None)
+    recipe, said = _trained_with_stream(project(SFT, max_steps=3))
+    assert (f"ftdoctor: not logging to TensorBoard: tensorboard is not installed for {sys.executable} "
+            "(pip install tensorboard); the metrics are in run/metrics.jsonl") in said
+    assert recipe.trainer.args.report_to in ([], "none", ["none"])
+    assert recipe.outcome["tensorboard"] is None and recipe.outcome["global_step"] == 3
+    assert not (project.root / "out" / "runs").exists()
+    assert len((project.root / "out" / "run" / "metrics.jsonl").read_text().splitlines()) >= 3
+
+
+def test_use_tensorboard_false_turns_it_off_and_says_so(tmp_path):
+    from ftdoctor.trainer.recipe.callbacks import TensorBoard
+    from ftdoctor.trainer.recipe.job import Job
+
+    job = Job(config_path="c.yml", output_dir=str(tmp_path), model_path="m", tokenizer_path="m", data=(), method="sft")
+    off = TensorBoard.choose(job, False)
+    assert not off.on and off.folder is None and "use_tensorboard: false" in off.note
+    on = TensorBoard.choose(job, None)
+    assert on.on and on.folder == str(tmp_path / "runs")

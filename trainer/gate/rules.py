@@ -3,13 +3,15 @@
 Code bands:
     RUN900-909  the launch: processes against devices, the launcher chosen
     RUN910-919  one per requirement (torch, CUDA, bf16, flash-attn, bitsandbytes, collectives, DeepSpeed)
-    RUN920-939  what ftdoctor's bundled trainer can run: method, data formats, chat template, optimizer, GRPO
+    RUN920-939  what ftdoctor's bundled trainer can run: method, data formats, chat template, optimizer, GRPO,
+                where it logs, the library releases it is written for
     RUN940-949  a resumed run: the config and data it started with
 """
 
 from __future__ import annotations
 
 import hashlib
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -160,19 +162,32 @@ class MethodOffered(GateRule):
         name = pre.plan.method
         method = method_for(name)
         where = _first(pre, "rl", "reward_model", "process_reward_model")
+        offered = offered_here()
+        trl = f"TRL {pre.target.version('trl') or '(version unknown)'}"
+        listed = f"{trl} offers {', '.join(offered) or 'none of the methods ftdoctor’s trainer runs'}"
         if method is None:
-            return Fail(f"ftdoctor's trainer cannot run `{name}`: {NOT_OFFERED.get(name, 'unknown method')}",
-                        fixes=(Fix("run it with the tool it comes from (Axolotl), or pick dpo, kto, orpo, simpo, "
-                                   "grpo or reward_model"),), location=where)
+            return Fail(f"ftdoctor's trainer cannot run `{name}`: {NOT_OFFERED.get(name, 'unknown method')}; "
+                        f"{listed}", {"offered": offered},
+                        (Fix("run it with the tool it comes from (Axolotl), or pick a method this TRL offers"),),
+                        location=where)
         found, source = trl_exports(method.module, method.trainer)
         if found is None:
             return Unknown(f"TRL's files could not be read ({source})", location=where)
         if not found:
-            return Fail(f"the installed TRL has no {method.module}.{method.trainer} ({source}): `{name}` cannot run",
-                        fixes=(Fix("install a TRL release that has it", (ctx.pip("install", "trl>=1.0"),)),),
+            return Fail(f"the installed TRL has no {method.module}.{method.trainer} ({source}): `{name}` cannot run; "
+                        f"{listed}", {"offered": offered},
+                        fixes=(Fix("install a TRL release that has it",
+                                   (ctx.pip("install", shlex.quote("trl>=1.0")),)),),
                         location=where)
         note = " (trl.experimental: may change in any TRL release)" if method.experimental else ""
-        return Pass(f"{name}: {method.module}.{method.trainer}{note}")
+        return Pass(f"{name}: {method.module}.{method.trainer}{note}; {listed}", {"offered": offered})
+
+
+def offered_here() -> list[str]:
+    """The methods whose TRL trainer the installed TRL has, read from its files (TRL is not imported)."""
+    from ftdoctor.trainer.recipe.methods import METHODS
+
+    return [m.name for m in METHODS if trl_exports(m.module, m.trainer)[0]]
 
 
 def trl_exports(module: str, name: str) -> tuple[bool | None, str]:
@@ -289,6 +304,104 @@ def _importable(name: str, folder: Path) -> bool:
         find_spec(top) is not None
 
 
+class LoggingAskedFor(GateRule):
+    """The run logs where the config asks (tensorboard installed; Weights & Biases, which it does not do, named).
+
+    `use_tensorboard: true` without tensorboard would log to the terminal and metrics.jsonl only, and a
+    `wandb_project` would be dropped without a word: both are warnings, not refusals."""
+
+    code = "RUN925"
+    severity = Severity.WARNING
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        outcomes: list[Any] = []
+        if c.wandb_project and c.wandb_mode != "disabled":
+            outcomes.append(Fail(f"`wandb_project: {c.wandb_project}`: ftdoctor's trainer does not log to Weights & "
+                                 "Biases; this run logs to the terminal, run/metrics.jsonl and TensorBoard (when "
+                                 "installed)", fixes=(Fix("read the metrics from output_dir/run/metrics.jsonl or "
+                                                          "TensorBoard, or train with Axolotl for W&B"),),
+                                 location=_first(pre, "wandb_project")))
+        if c.use_tensorboard is True:
+            outcomes.append(self._tensorboard(ctx))
+        return outcomes or NotApplicable("no logging asked for beyond the terminal and run/metrics.jsonl")
+
+    def _tensorboard(self, ctx: Context):
+        pre = ctx.pre
+        where = _first(pre, "use_tensorboard")
+        if not pre.target.packages_known:
+            return Unknown("whether tensorboard is installed is unknown (the training interpreter's packages were "
+                           "not read)", location=where)
+        found = pre.target.version("tensorboard") or pre.target.version("tensorboardX")
+        if found:
+            return Pass(f"TensorBoard logging: tensorboard {found}", location=where)
+        return Fail("`use_tensorboard: true` but tensorboard is not installed here: the run would log to the terminal "
+                    "and run/metrics.jsonl only", fixes=(Fix("install it", (ctx.pip("install", "tensorboard"),)),),
+                    location=where)
+
+
+class StackSupported(GateRule):
+    """The installed libraries are releases ftdoctor's trainer is written for (its `train`/`deepspeed` extras).
+
+    Installed-ness is CEN813's, RUN914's and RUN917's; this judges the versions of the libraries this run
+    imports, because the recipe uses current names and an older release fails part-way or ignores a key."""
+
+    code = "RUN926"
+
+    def check(self, ctx: Context):
+        from packaging.specifiers import SpecifierSet
+        from packaging.version import InvalidVersion, Version
+
+        from ftdoctor.trainer.gate.supported import supported_ranges
+
+        pre = ctx.pre
+        if not pre.target.packages_known:
+            return Unknown("the training interpreter's packages were not read")
+        ranges = supported_ranges()
+        if ranges is None:
+            return Unknown("ftdoctor's own package metadata (its supported ranges) could not be read: is it "
+                           "installed (pip install -e .)?")
+        used = _imported_by_run(pre, ctx.requirements)
+        judged, outside, unreadable = [], [], []
+        for wanted in (r for r in ranges if r.package in used):
+            installed = pre.target.version(wanted.package)
+            if not installed:
+                continue  # missing: the rules about installing it say so
+            try:
+                fits = SpecifierSet(wanted.specifier).contains(Version(installed), prereleases=True)
+            except InvalidVersion:
+                unreadable.append(f"{wanted.package} {installed!r}")
+                continue
+            judged.append(f"{wanted.package} {installed}")
+            if not fits:
+                outside.append((wanted, installed))
+        if outside:
+            named = ", ".join(f"{r.package} {v} (needs {r.specifier})" for r, v in outside)
+            extras = sorted({r.extra for r, _ in outside})
+            return Fail(f"ftdoctor's trainer is written for newer releases than installed here: {named}",
+                        {"outside": {r.package: {"installed": v, "supported": r.specifier} for r, v in outside}},
+                        (Fix("upgrade them", (ctx.pip("install", *(shlex.quote(f"{r.package}{r.specifier}")
+                                                                   for r, _ in outside)),)),
+                         Fix("or install the releases ftdoctor's extras resolve to", (ctx.pip(
+                             "install", "--upgrade", shlex.quote(f"ftdoctor-cli[{','.join(extras)}]")),))))
+        if unreadable:
+            return Unknown(f"not a PEP 440 version, so not comparable with ftdoctor's ranges: {', '.join(unreadable)}")
+        return Pass(f"within ftdoctor's supported ranges: {', '.join(judged)}") if judged else \
+            NotApplicable("none of the training libraries is installed")
+
+
+def _imported_by_run(pre, requirements) -> set[str]:
+    names = {"torch", "transformers", "trl", "accelerate", "datasets"}
+    needed = {r.name for r in requirements}
+    if pre.config.adapter:
+        names.add("peft")
+    if needed & {"bitsandbytes-4bit", "bitsandbytes-8bit"}:
+        names.add("bitsandbytes")
+    if "deepspeed" in needed:
+        names.add("deepspeed")
+    return names
+
+
 class ResumeMatches(GateRule):
     """A resumed run trains on the config and data it started with."""
 
@@ -320,4 +433,4 @@ def file_sha256(path: str | Path) -> str:
 
 RULES = (ProcessesFitDevices, TorchWorks, CudaWorks, Bf16Works, FlashAttnWorks, Bitsandbytes4bitWorks,
          Bitsandbytes8bitWorks, CollectiveWorks, DeepspeedWorks, DeepspeedOpsWork, MethodOffered, DataFitsMethod,
-         ChatTemplateBundled, OptimizerKnown, GrpoRewards, ResumeMatches)
+         ChatTemplateBundled, OptimizerKnown, GrpoRewards, LoggingAskedFor, StackSupported, ResumeMatches)

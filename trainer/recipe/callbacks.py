@@ -2,7 +2,8 @@
 
 `TerminalProgress` replaces the Trainer's own progress bar: one bar, and at each log step a line with the
 loss, grad norm, learning rate, tokens/s and peak memory; the same numbers go to `run/metrics.jsonl` (and
-to TensorBoard, which is re-added after it so that it sees them). `RuntimeCheck` records what actually ran
+to TensorBoard, which is re-added after it so that it sees them; `TensorBoard.choose` decides whether it
+logs, and the run says so either way). `RuntimeCheck` records what actually ran
 (world size, the distributed mode, the class the model was wrapped in) and stops a run whose processes
 do not form the world it was launched for: each would otherwise train alone on the whole data.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,6 +21,36 @@ from ftdoctor.trainer.recipe.job import Job
 
 SHOWN = (("loss", "loss {:.4g}"), ("eval_loss", "eval loss {:.4g}"), ("grad_norm", "grad norm {:.3g}"),
          ("learning_rate", "lr {:.2e}"), ("tokens_per_second", "{:,.0f} tok/s"), ("memory_mib", "{:,.0f} MiB"))
+
+
+@dataclass(frozen=True)
+class TensorBoard:
+    """Whether this run logs to TensorBoard, and the line that tells the user either way."""
+
+    on: bool
+    note: str
+    folder: str | None = None  # what to point `tensorboard --logdir` at
+
+    @classmethod
+    def choose(cls, job: Job, wanted: bool | None) -> "TensorBoard":
+        """On when a writer is importable in THIS interpreter (the training one) and the config did not turn it
+        off; the fallback is the terminal and metrics.jsonl, which the note names."""
+        import os
+
+        # transformers writes to TENSORBOARD_LOGGING_DIR when set, else one subfolder of output_dir/runs per launch
+        folder = os.path.expanduser(os.environ.get("TENSORBOARD_LOGGING_DIR") or str(Path(job.output_dir) / "runs"))
+        if wanted is False:
+            return cls(False, "not logging to TensorBoard: use_tensorboard: false (metrics: run/metrics.jsonl)")
+        if not tensorboard_installed():
+            return cls(False, f"not logging to TensorBoard: tensorboard is not installed for {sys.executable} "
+                              "(pip install tensorboard); the metrics are in run/metrics.jsonl")
+        return cls(True, f"logging to TensorBoard in {folder} (view: tensorboard --logdir {folder})", folder)
+
+
+def tensorboard_installed() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("tensorboard") is not None or find_spec("tensorboardX") is not None
 
 
 class WorldMismatch(RuntimeError):

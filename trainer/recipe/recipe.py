@@ -31,7 +31,8 @@ class FineTuneRecipe:
           unless `train_on_inputs`; packing when asked; a `val_set_size` split or `test_datasets`.
         - Chat template, pad token and added tokens set on the tokenizer; embeddings resized.
         - Progress bar and log lines (loss, grad norm, lr, tokens/s, memory), metrics.jsonl, TensorBoard when
-          installed; checkpoints every save_steps (save_total_limit kept); resume from a checkpoint.
+          installed (the run says whether it logs there); checkpoints every save_steps (save_total_limit kept);
+          resume from a checkpoint.
         - The adapter (or model) and tokenizer saved in output_dir; `merge_lora` writes output_dir/merged.
         - What actually ran (world size, distributed mode, model wrapper) is recorded; a world that does not
           match the launch stops the run.
@@ -55,6 +56,7 @@ class FineTuneRecipe:
         self.extra_callbacks = tuple(extra_callbacks)
         self.trainer: Any = None
         self.token_changes: tokens.TokenChanges | None = None
+        self.tensorboard: callbacks.TensorBoard | None = None
         self.outcome: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ setup
@@ -71,8 +73,9 @@ class FineTuneRecipe:
         # 3. the model (quantized when asked), embeddings grown to the tokenizer
         model = self._model(tokenizer)
         # 4. the TRL config and the trainer
+        self.tensorboard = callbacks.TensorBoard.choose(self.job, self.config.use_tensorboard)
         args = arguments.trainer_arguments(self.config, self.job, self.method, data_target=splits.target,
-                                           has_eval=splits.eval is not None, tensorboard=tensorboard_installed())
+                                           has_eval=splits.eval is not None, tensorboard=self.tensorboard.on)
         self.trainer = self._trainer(trainer_cls, config_cls(**args), model, tokenizer, splits)
 
     def _trainer_classes(self) -> tuple[type, type]:
@@ -170,13 +173,17 @@ class FineTuneRecipe:
             metrics.update(self.trainer.evaluate())
         losses = [h["loss"] for h in self.trainer.state.log_history if "loss" in h]
         self.outcome = {"metrics": metrics, "first_loss": losses[0] if losses else None,
-                        "last_loss": losses[-1] if losses else None, "global_step": self.trainer.state.global_step}
+                        "last_loss": losses[-1] if losses else None, "global_step": self.trainer.state.global_step,
+                        "tensorboard": self.tensorboard.folder if self.tensorboard else None}
         return self.outcome
 
     def _say_notes(self) -> None:
-        if self.trainer.is_world_process_zero() and self.token_changes:
-            for note in self.token_changes.notes:
-                print(f"ftdoctor: {note}", file=self.stream)
+        if not self.trainer.is_world_process_zero():
+            return
+        notes = [*(self.token_changes.notes if self.token_changes else ()),
+                 *((self.tensorboard.note,) if self.tensorboard else ())]
+        for note in notes:
+            print(f"ftdoctor: {note}", file=self.stream)
 
     # ---------------------------------------------------------------- cleanup
     def cleanup(self) -> Path:
@@ -258,12 +265,6 @@ def reward_functions(config, folder: Path) -> list:
         except (ImportError, AttributeError) as exc:
             raise RecipeError(f"reward function {name!r} cannot be imported ({exc})") from None
     return found
-
-
-def tensorboard_installed() -> bool:
-    from importlib.util import find_spec
-
-    return find_spec("tensorboard") is not None or find_spec("tensorboardX") is not None
 
 
 def _model_class(method: str):
