@@ -114,3 +114,17 @@ def test_ignored_rules_are_reported_skipped_with_the_reason():
     assert found["TST100"].severity == Severity.SKIPPED
     assert found["TST100"].message == "ignored: known broken"
     assert found["TST101"].severity == Severity.SKIPPED
+
+
+def test_pip_fixes_survive_being_pasted_into_a_shell(tmp_path):
+    import shlex
+    import subprocess
+
+    ctx = Context(facts=Facts(), matrix=None)
+    command = ctx.pip("install", "trl>=1.0", "ftdoctor-cli[train]", '"numpy<2"', "ninja")
+    # The shell must hand pip each requirement whole: no redirect to a file named "=1.0", no glob.
+    argv = subprocess.run(["sh", "-c", 'printf "%s\\n" ' + command.split(" -m pip ", 1)[1]],
+                          cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert argv == ["install", "trl>=1.0", "ftdoctor-cli[train]", "numpy<2", "ninja"]
+    assert not list(tmp_path.iterdir())
+    assert shlex.split(command)[:3] == ["python", "-m", "pip"]

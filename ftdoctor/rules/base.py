@@ -7,6 +7,7 @@ matrix) and returns an outcome. Rules never probe and never import torch.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,13 +28,25 @@ class Context:
         return self.facts.python.executable or "python"
 
     def pip(self, *args: str) -> str:
-        return " ".join([_quote(self.python), "-m", "pip", *args])
+        return " ".join([_quote(self.python), "-m", "pip", *(_requirement(a) for a in args)])
 
 
 def _quote(arg: str) -> str:
     import shlex
 
     return shlex.quote(arg)
+
+
+# A requirement such as `trl>=1.0` pasted unquoted makes the shell redirect into a file named `=1.0`
+# and pip install the newest release; `pkg[extra]` is a glob in zsh. Arguments a rule already quoted
+# (or that carry a shell expansion on purpose) are left as written.
+_SHELL_SPECIAL = re.compile(r"[<>|&;()\[\]*?! ~]")
+
+
+def _requirement(arg: str) -> str:
+    if arg[:1] in "\"'" or "$" in arg or not _SHELL_SPECIAL.search(arg):
+        return arg
+    return f'"{arg}"'
 
 
 @dataclass(frozen=True)
