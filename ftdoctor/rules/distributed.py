@@ -73,7 +73,11 @@ class NcclWorks(Rule):
 
 
 class PortFree(Rule):
-    """The rendezvous port (MASTER_PORT, or a free one) can be bound."""
+    """The rendezvous port can be bound: MASTER_PORT, else the launchers' default 29500.
+
+    torchrun, accelerate and the deepspeed launcher rendezvous on 29500 unless told otherwise; a run that did
+    not exit still holding it is the usual 'Address already in use'.
+    """
 
     code = "NET104"
     family = FAMILY
@@ -88,10 +92,29 @@ class PortFree(Rule):
         if port is None:
             return NotApplicable("the all-reduce smoke test ended before choosing a port (NET100)")
         if not result.details.get("port_in_use"):
-            return Pass(f"port {port} ({source}) was free", evidence(result, port=port))
+            return _launcher_port(result, port, source)
         return Fail(f"{result.reason}: a training run rendezvousing there fails with 'Address already in use'",
                     evidence(result, port=port, port_source=source),
                     fixes=(Fix("find what holds the port, or choose another", (f"ss -ltnp 'sport = :{port}'", "export MASTER_PORT=29501")),))
+
+
+def _launcher_port(result: SmokeResult, port: int, source: str) -> Pass | Fail:
+    """The smoke's own port was free; without MASTER_PORT a real run uses the launchers' default instead."""
+    default = result.details.get("launcher_port")
+    if source == "MASTER_PORT" or default is None:  # a snapshot from before the default was checked
+        return Pass(f"port {port} ({source}) was free", evidence(result, port=port))
+    busy = result.details.get("launcher_port_busy")
+    if not busy:
+        return Pass(f"MASTER_PORT is not set and port {default}, the launchers' default, is free "
+                    f"(the smoke test rendezvoused on port {port})", evidence(result, port=port, launcher_port=default))
+    return Fail(f"MASTER_PORT is not set and port {default}, the default of torchrun, accelerate and the deepspeed "
+                f"launcher, cannot be bound ({busy}): a run launched without a port of its own fails there "
+                "(the smoke test's all-reduce used a free port)",
+                evidence(result, port=port, launcher_port=default, launcher_port_busy=busy),
+                fixes=(Fix(f"find what holds port {default} (often a training run that did not exit), or launch on another port: "
+                           "torchrun --master-port, accelerate launch --main_process_port, deepspeed --master_port",
+                           (f"ss -ltnp 'sport = :{default}'",)),),
+                severity=Severity.WARNING)
 
 
 class ConsumerGpuP2p(Rule):

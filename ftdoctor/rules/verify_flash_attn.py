@@ -82,7 +82,7 @@ class FlashAttnMatchesSdpa(Rule):
     def check(self, ctx: Context) -> Pass | Fail | NotApplicable:
         result = fetch(ctx, self.smoke)
         if isinstance(result, NotApplicable):
-            return result
+            return _without_gpu(ctx, result)
         forward = result.details.get("forward", {})
         if result.status in (SmokeStatus.CRASHED, SmokeStatus.TIMEOUT) and not forward:
             return NotApplicable("the flash-attn smoke test did not finish (FLA750)")
@@ -99,6 +99,15 @@ class FlashAttnMatchesSdpa(Rule):
         cause = explained(ctx, error)
         return Fail(f"flash-attn's forward failed on {forward.get('device')}: {error}{cause.suffix}",
                     evidence(result, forward=forward, **cause.evidence), fixes=cause.fixes + (SDPA_FIX,))
+
+
+def _without_gpu(ctx: Context, skipped: NotApplicable) -> NotApplicable:
+    """The smoke's own reason ("not installed"), and, on a machine with no GPU, that the forward pass could
+    not run here even once flash-attn is installed: FLA750 already says the first."""
+    ran = ctx.facts.verify.smoke("flash-attn") if ctx.facts.verify.ran else None
+    if ran is not None and ran.status == SmokeStatus.SKIPPED and not facts_view.physical_gpus(ctx.facts, ctx.matrix):
+        return NotApplicable(f"no NVIDIA GPU here, and the forward pass needs one of compute capability 8.0+ ({skipped.reason})")
+    return skipped
 
 
 def wheel_fixes(ctx: Context) -> tuple[Fix, ...]:

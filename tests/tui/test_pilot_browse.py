@@ -108,6 +108,23 @@ async def test_search_narrows_to_matching_findings_and_escape_clears_it():
         assert len(codes_in_tree(app)) == 7
 
 
+def folded(app) -> dict[str, bool]:
+    return {node.data.family: not node.is_expanded for node in app.main.tree.root.children}
+
+
+async def test_a_search_unfolds_families_with_a_match_and_clearing_it_brings_the_folds_back():
+    app = snapshot_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert folded(app)["toolkit"]  # only a skipped finding: folded at first
+        app.main.tree.root.children[0].collapse()  # the user folds the driver family
+        await pilot.pause()
+        await pilot.press("slash", *"tlk400")
+        assert folded(app) == {"toolkit": False}  # the match is on screen, not inside a folded family
+        assert codes_in_tree(app) == ["TLK400"]
+        await pilot.press("enter", "escape")  # back to the tree, then clear the search
+        assert folded(app)["toolkit"] and folded(app)["driver"]  # the folds from before the search
+
+
 async def test_search_for_a_code_finds_it_case_insensitively():
     app = snapshot_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -7,6 +7,8 @@ are the ones `check --verify` prints. test_real_smokes.py runs the real runner."
 
 from __future__ import annotations
 
+import re
+
 from fake_smokes import BNB_HUNG, FLASH_ATTN_BROKEN, TORCH_OK, Factory
 from synthetic_machine import Gate, facts, live_tasks, plain, wait_for
 from textual.widgets import Static
@@ -62,8 +64,9 @@ async def test_each_verdict_appears_as_its_smoke_test_ends_and_the_screen_stays_
         await pilot.press("question_mark")  # keys work while the smoke tests run
         assert app.screen.__class__.__name__ == "HelpScreen"
         await pilot.press("escape")
-        await pilot.pause(1.1)  # the status line ticks each second: the elapsed time grows
-        assert "torch 1 s" in status(app) and "(0 of 2 finished)" in status(app)
+        await pilot.pause(1.1)  # the status line ticks each second: the elapsed time grows (more on a busy box)
+        ticked = re.search(r"torch (\d+) s", status(app))
+        assert ticked and int(ticked[1]) >= 1 and "(0 of 2 finished)" in status(app), status(app)
 
         torch.release()
         await wait_for(pilot, lambda: label_of(app, "verify-torch").startswith("✓"), what="the torch verdict")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import textual
-from synthetic_machine import facts, marker_task, runners, wait_for
+from synthetic_machine import PIP, facts, marker_task, runners, wait_for
 
 from ftdoctor.findings import Finding, Fix, Severity
 from ftdoctor.tui.app.app import make_app
@@ -80,9 +80,34 @@ OOM = Finding("MEM700", "memory", Severity.ERROR, "The run fits in GPU memory.",
               (Fix("Make it fit", ("micro_batch_size: 1", "gradient_checkpointing: true")),), "qlora.yml:14")
 
 
+UNDEFINED_SYMBOL = ("Traceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n"
+                    "ImportError: /opt/venv/lib/python3.11/site-packages/flash_attn_2_cuda.cpython-311-x86_64-linux-gnu.so: "
+                    "undefined symbol: _ZN3c104cuda9SetDeviceEi\n")
+ABI = Finding(  # shaped as `ftdoctor explain` gives it (frozen here: the knowledge base may reword it)
+    "EXP106", "explain", Severity.ERROR, "Binary built against another library version: flash-attn built for another torch",
+    "flash-attn's compiled extension flash_attn_2_cuda was built against another torch than the one installed: the C++ "
+    "symbol c10::cuda::SetDevice it needs does not exist in this libtorch.",
+    {"category": "abi_mismatch", "confidence": 0.95, "symbol": "_ZN3c104cuda9SetDeviceEi"},
+    (Fix("Reinstall flash-attn against the installed torch (the prebuilt wheel whose tag matches torch)",
+         (f"{PIP} uninstall -y flash-attn", f"{PIP} install --no-build-isolation --no-cache-dir flash-attn")),),
+    "log line 3")
+
+
 class TestSideScreens:
     def test_explain_not_in_this_build(self, snap_compare):
         assert snap_compare(snapshot_app(), press=["e"], terminal_size=SMALL)
+
+    def test_explain_a_pasted_log(self, snap_compare):
+        def explain(text, given):
+            return Report((ABI,), {"explain": "Diagnosis"}, ("read 3 lines (utf-8)", "1 diagnosis(es), the most likely first"))
+
+        async def run_before(pilot):
+            await pilot.press("e")
+            pilot.app.screen.query_one("TextArea").insert(UNDEFINED_SYMBOL)
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: pilot.app.screen.query_one("#explain-report").display, what="the diagnosis")
+
+        assert snap_compare(snapshot_app(explain=explain), run_before=run_before, terminal_size=SMALL)
 
     def test_preflight_findings_and_estimate(self, snap_compare):
         def preflight(path, given):

@@ -123,3 +123,28 @@ def test_check_tui_opens_the_same_app(tmp_path, laptop_facts):
         assert terminal.exit_code() == 0  # warnings do not fail with --fail-on error
     finally:
         terminal.close()
+
+
+def test_the_real_app_probes_this_machine_and_runs_a_real_smoke_test(tmp_path):
+    """Live: the probes of this machine and the real torch smoke test in the background, browsed by search."""
+    import re
+
+    terminal = Terminal(ftdoctor("tui", "--no-torch", "--verify-only", "torch"), tmp_path)
+    try:
+        terminal.wait_for("ftdoctor — this machine", "probe(s) answered", "✓ 1 smoke test(s) finished", timeout=180)
+        terminal.keys("/", "TOR380")
+        terminal.wait_for("└ ✓ TOR380")  # the search unfolds the family of the match
+        terminal.keys("Enter")
+        for _ in range(6):  # down to the match (root, family, finding); a key sent before the focus moved is lost
+            if "TOR380 · torch smoke test" in terminal.screen():
+                break
+            terminal.keys("Down")
+            time.sleep(0.5)
+        screen = terminal.wait_for("TOR380 · torch smoke test", "Found", "matmul is right on")
+        counts = re.search(r"(\d+) errors?, (\d+) warnings?", screen)
+        assert counts, screen
+        terminal.keys("q")
+        errors, warnings = int(counts[1]), int(counts[2])
+        assert terminal.exit_code() == (2 if errors else 1 if warnings else 0)  # check's, for what was shown
+    finally:
+        terminal.close()

@@ -35,6 +35,24 @@ def test_a_port_in_use_is_reported(cli):
 
 
 @pytest.mark.slow
+def test_the_launchers_default_port_in_use_is_a_warning(cli):
+    """Without MASTER_PORT, torchrun/accelerate/deepspeed rendezvous on 29500: a stale run holding it is found,
+    while the smoke test's own all-reduce (on a free port) still runs."""
+    with socket.socket() as holder:
+        try:
+            holder.bind(("0.0.0.0", 29500))
+        except OSError as exc:
+            pytest.skip(f"port 29500 is held by something else on this machine: {exc}")
+        holder.listen()
+        result = cli("check", "--verify-only", "distributed", "--json", env={"MASTER_PORT": ""})
+    found = {f["code"]: f for f in result.json()["data"]["findings"]}
+    assert found["NET104"]["severity"] == "warning"
+    assert "MASTER_PORT is not set and port 29500" in found["NET104"]["message"]
+    assert found["NET104"]["evidence"]["launcher_port_busy"] == "Address already in use"
+    assert found["NET100"]["severity"] == "ok"
+
+
+@pytest.mark.slow
 def test_saved_snapshot_keeps_the_smoke_results(cli, tmp_path):
     saved = tmp_path / "box.json"
     cli("check", "--no-torch", "--verify-only", "torch", "--save-facts", str(saved), "--json")

@@ -91,13 +91,15 @@ def test_extension_needing_a_symbol_torch_lacks_is_found_without_loading_it(cli,
         __attribute__((constructor)) static void loaded(void) {{ fclose(fopen("{marker}", "w")); }}
         void *PyInit__C(void) {{ _ZN3c1024ftdoctor_missing_in_torchEv(); return 0; }}
     """, fixture_env.site / "xformers" / f"_C{extension_suffix()}", f"-L{torch_lib_dir()}", "-lc10")
-    result = cli("check", "--python", str(fixture_env.python), "--json", "--no-torch")
+    result, elapsed = check_verify(cli, fixture_env, "torch")
     abi = finding(result, "ABI100")
     assert abi["severity"] == "error"
     assert "xformers/_C" in abi["message"] and "_ZN3c1024ftdoctor_missing_in_torchEv" in abi["message"]
     assert "built against another torch version" in abi["message"]
     assert any("xformers" in c for fix in abi["fixes"] for c in fix["commands"])
     assert not marker.exists(), "the static check loaded the extension"
+    assert finding(result, "TOR380")["severity"] == "ok"  # the smoke tests beside it are not disturbed
+    assert elapsed < 100
     assert_nothing_left(tmp_path)
 
 

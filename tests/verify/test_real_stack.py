@@ -40,6 +40,7 @@ def test_check_verify_on_this_machine(cli):
     assert statuses == {"torch": "ok", "bitsandbytes-4bit": "ok", "flash-attn": "skipped", "distributed": "ok",
                         "deepspeed": "ok", "triton": "skipped"}
     assert (found["FLA750"]["severity"], found["FLA750"]["message"]) == ("skipped", "flash-attn is not installed")
+    assert found["FLA751"]["severity"] == "skipped" and found["FLA751"]["message"].startswith("no NVIDIA GPU here")
     assert found["NET101"]["severity"] == "skipped" and "NCCL was not tried" in found["NET101"]["message"]
     assert found["DSP950"]["severity"] == "ok" and "accelerator cpu, communication backend gloo" in found["DSP950"]["message"]
     assert "async_io" in found["DSP950"]["message"]  # no libaio here: the one op that cannot be built

@@ -197,6 +197,17 @@ def test_undefined_symbol_means_another_torch_and_the_fix_names_the_published_wh
     assert found.fixes[0].commands == (f"{PY} -m pip install --no-deps --force-reinstall {WHEELS}/v2.8.3/{name}",)
 
 
+def test_flash_attn_not_installed_on_a_machine_without_gpu_says_both_reasons_once_each():
+    skipped = smoke("flash-attn", "skipped", "flash-attn is not installed")
+    assert verdict(facts(skipped), "FLA750").message == "flash-attn is not installed"
+    forward = verdict(facts(skipped), "FLA751")
+    assert forward.severity == Severity.SKIPPED
+    assert forward.message == ("no NVIDIA GPU here, and the forward pass needs one of compute capability 8.0+ "
+                               "(flash-attn is not installed)")
+    with_gpu = verdict(facts(skipped, gpus=[gpu("NVIDIA A100-SXM4-80GB", cc="8.0")]), "FLA751")
+    assert with_gpu.severity == Severity.SKIPPED and with_gpu.message == "flash-attn is not installed"
+
+
 def test_an_import_error_flash_attn_does_not_recognise_gets_explains_cause():
     error = ("/lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.32' not found "
              "(required by /env/flash_attn_2_cuda.cpython-311-x86_64-linux-gnu.so)")
@@ -337,6 +348,24 @@ def test_port_in_use_fails_net104_and_skips_the_all_reduce():
                  port=29500, port_source="MASTER_PORT", port_in_use=True)
     assert verdict(facts(busy), "NET104").severity == Severity.ERROR
     assert verdict(facts(busy), "NET100").message == "not run: the rendezvous port 29500 is in use (NET104)"
+
+
+def test_without_master_port_the_launchers_default_port_is_judged():
+    free = smoke("distributed", reason="2 ranks all-reduced over gloo and got the right sum", backend="gloo",
+                 port=41234, port_source="a free port", launcher_port=29500, launcher_port_busy=None)
+    found = verdict(facts(free), "NET104")
+    assert found.severity == Severity.OK and "port 29500, the launchers' default, is free" in found.message
+    held = replace(free, details={**free.details, "launcher_port_busy": "Address already in use"})
+    found = verdict(facts(held), "NET104")
+    assert found.severity == Severity.WARNING
+    assert "MASTER_PORT is not set and port 29500" in found.message and "Address already in use" in found.message
+    assert found.fixes[0].commands == ("ss -ltnp 'sport = :29500'",) and "--master-port" in found.fixes[0].summary
+    assert verdict(facts(held), "NET100").severity == Severity.OK  # the smoke's own port was free: it ran
+
+
+def test_master_port_set_and_free_passes_on_that_port():
+    mine = smoke("distributed", reason="ok", backend="gloo", port=29501, port_source="MASTER_PORT")
+    assert verdict(facts(mine), "NET104").message == "port 29501 (MASTER_PORT) was free"
 
 
 def test_a_rank_that_hung_in_nccl_init():

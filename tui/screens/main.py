@@ -123,7 +123,7 @@ class MainScreen(Screen[None]):
 
     def redraw(self) -> None:
         self.views = families(self.state, self.filter_bar.filter, self.runners.titles)
-        self.tree.show(self.views, self.origin.label)
+        self.tree.show(self.views, self.origin.label, self.filter_bar.filter.text.strip())
         self.query_one(ProbeStatus).show(summary(self.state), self.progress)
 
     # -- probes ---------------------------------------------------------------------------------------

@@ -29,25 +29,40 @@ class FindingsTree(Tree[Node]):
     def __init__(self, label: str = "findings", *, id: str | None = None) -> None:
         super().__init__(label, id=id)
         self.guide_depth = 2
+        self._search = ""  # the search the current folds were made under
+        self._folds_before_search: dict[str, bool] = {}
 
     @property
     def current(self) -> Node:
         node = self.cursor_node
         return node.data if node is not None else None
 
-    def show(self, views: Sequence[FamilyView], root_label: str) -> None:
-        """Replace the tree's content, keeping the cursor on the same finding or family when it is still shown."""
+    def show(self, views: Sequence[FamilyView], root_label: str, search: str = "") -> None:
+        """Replace the tree's content, keeping the cursor on the same finding or family when it is still shown.
+
+        The user's folds are kept; a search unfolds every family with a match (a match inside a folded family
+        would look like none), and clearing it brings back the folds from before it."""
         keep = _key(self.current)
-        folds = {n.data.family: n.is_expanded for n in self.root.children if n.children}
+        folds = self._folds(search)
         self.clear()
         self.root.set_label(root_label)
         for view in views:
-            expand = folds.get(view.family, view.has_problems or bool(view.failures))
+            expand = folds.get(view.family, view.has_problems or bool(view.failures) or bool(search and view.findings))
             node = self.root.add(self._family_label(view), data=view, expand=expand, allow_expand=bool(view.findings))
             for finding in view.findings:
                 node.add_leaf(self._finding_label(finding), data=finding)
         self.root.expand()
         self.go_to(self._find(keep) or self.root)
+
+    def _folds(self, search: str) -> dict[str, bool]:
+        """The folds to keep for this search: the current ones under the same search, none under a new one."""
+        current = {n.data.family: n.is_expanded for n in self.root.children if n.children}
+        previous, self._search = self._search, search
+        if search == previous:
+            return current
+        if not previous:
+            self._folds_before_search = current
+        return {} if search else self._folds_before_search
 
     def go_to(self, node: TreeNode[Node]) -> None:
         """Move the cursor to a node, unfolding its family, and say so even when the line did not change."""

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the protocol b
 import _protocol as protocol  # noqa: E402
 
 ELEMENTS = 1024
+LAUNCHER_PORT = 29500  # torchrun's --master-port, accelerate's --main_process_port, deepspeed's --master_port
 NCCL_ENV = ("NCCL_P2P_DISABLE", "NCCL_IB_DISABLE", "NCCL_SOCKET_IFNAME", "NCCL_SHM_DISABLE", "NCCL_DEBUG")
 
 
@@ -48,6 +49,10 @@ def launch(world, timeout):
     if busy:
         protocol.result("failed", f"the rendezvous port {port} ({source}) is already in use: {busy}", port_in_use=True, **details)
         return
+    if source != "MASTER_PORT":
+        # the smoke rendezvouses on a port it picked; a real run launched without one uses the launchers' default
+        protocol.stage(f"check that the launchers' default port {LAUNCHER_PORT} is free")
+        details.update(launcher_port=LAUNCHER_PORT, launcher_port_busy=_port_busy(LAUNCHER_PORT))
     protocol.stage(f"start {world} ranks")
     env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(world)}
     ranks = [_start_rank(r, world, timeout, env) for r in range(world)]
@@ -65,7 +70,10 @@ def _port():
 
 
 def _port_busy(port):
+    """Why `port` cannot be bound, or None. SO_REUSEADDR as torch's TCPStore sets it: only a listener counts,
+    not a connection of an ended run still in TIME_WAIT."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
