@@ -126,7 +126,10 @@ def family_verdict(findings: Sequence[Finding]) -> Severity:
 
 
 def finding_label(finding: Finding) -> str:
-    return f"{mark(finding.severity)} {finding.code} {finding.title}"
+    # What this machine's check found, as the terminal report prints it: the rule's title next to a
+    # warning mark ("An NVIDIA driver is installed and answers") would read like a pass.
+    said = (finding.message or finding.title).strip().splitlines()
+    return f"{mark(finding.severity)} {finding.code} {said[0] if said else ''}"
 
 
 def problems(views: Sequence[FamilyView]) -> list[Finding]:
