@@ -104,3 +104,17 @@ def test_every_signature_has_a_source_and_a_fix_or_a_reason():
     for sig in load_catalog().signatures:
         assert sig.source.strip(), sig.id
         assert sig.fixes or sig.lookup, f"{sig.id} has no fix"
+
+
+def test_a_bare_address_in_use_is_the_port_cause_with_confidence_for_what_the_log_says():
+    bare = top("RuntimeError: Address already in use\n")
+    assert (bare.category, bare.signature, bare.confidence_label) == ("dist_port_in_use", "dist-address-in-use", "medium")
+    assert bare.fixes[0].commands[0] == "ss -ltnp"  # no port in the log: list them all, never a made-up port
+    traceback = top("    store = TCPStore(master_addr, master_port, world_size, start_daemon)\nRuntimeError: Address already in use\n")
+    with_port = top("python main.py --dist-url tcp://127.0.0.1:41947 --multiprocessing-distributed\n"
+                    "RuntimeError: Address already in use\n")
+    assert with_port.specifics["port"] == "41947" and with_port.fixes[0].commands == ("ss -ltnp | grep :41947",)
+    named = explain_text("RuntimeError: Address already in use\n[W socket.cpp:464] [c10d] The server socket has failed to "
+                         "bind to 0.0.0.0:29500 (errno: 98 - Address already in use).\n")
+    assert [d.signature for d in named.diagnoses] == ["dist-port-in-use"]  # the message with the port supersedes
+    assert bare.confidence < traceback.confidence == with_port.confidence < named.diagnoses[0].confidence

@@ -373,3 +373,12 @@ def test_a_rank_that_hung_in_nccl_init():
                  backend="nccl", world_size=2, port=1, ranks=[])
     found = verdict(facts(hung), "NET101")
     assert found.severity == Severity.ERROR and "NCCL_DEBUG=INFO" in found.fixes[0].commands[0]
+
+
+def test_a_rank_that_could_not_bind_names_the_port_cause_though_its_error_has_no_port():
+    failed = smoke("distributed", "failed", "rank 0 failed in stage 'init_process_group(gloo)'", backend="gloo",
+                   world_size=2, port=29500, ranks=[{"rank": 0, "stderr_tail": "RuntimeError: Address already in use"}])
+    found = verdict(facts(failed), "NET100")
+    # the stage names init_process_group: the rendezvous is what could not bind, so the confidence is high
+    assert "; cause (dist_port_in_use): A port this run tried to listen on is already in use" in found.message
+    assert found.evidence["cause"]["explain_signature"] == "dist-address-in-use"
