@@ -155,6 +155,23 @@ def test_cmd_timeout_explains_what_was_printed(cli, tmp_path):
     assert "did not finish within" in result.stdout
 
 
+def test_cmd_reads_all_of_a_long_output_in_the_order_it_was_written(cli, tmp_path):
+    """An error early in a long run is found (the output is streamed, not cut to its tail), and stdout and stderr
+    interleave as on a terminal, so evidence line numbers are the lines the user saw, passed through to stderr."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import sys\nprint('step 1')\n"
+        "print('RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB', file=sys.stderr)\n"
+        "for i in range(6000):\n    print(f'[rank1] waiting for rank 0 ({i}) ' + 'x' * 80)\nsys.exit(1)\n")
+    result = cli("explain", "--no-facts", "--json", "--cmd", f"{sys.executable} {script}")
+    body = json.loads(result.stdout)
+    assert result.returncode == 0 and body["data"]["input"]["command"]["returncode"] == 1
+    assert body["data"]["read"]["lines"] == 6002
+    top = body["data"]["diagnoses"][0]
+    assert top["category"] == "oom_gpu" and top["evidence"][0]["line"] == 2
+    assert "step 1\nRuntimeError: CUDA out of memory" in result.stderr and "(5999) " in result.stderr
+
+
 def test_help_lists_the_exit_codes(cli):
     result = cli("explain", "--help")
     assert result.returncode == 0 and "1  no known cause in the log" in result.stdout
