@@ -127,3 +127,14 @@ def test_a_flash_attn_wheel_for_another_python_is_replaced_by_the_one_for_this_e
 def test_no_fix_template_names_a_flash_attn_wheel_by_a_pattern():
     templates = [t for sig in load_catalog().signatures for fix in sig.fixes for t in (fix.summary, *fix.commands)]
     assert not [t for t in templates if "flash_attn-*" in t]
+
+
+def test_a_flash_attn_built_for_another_cuda_gets_the_wheel_of_torchs_cuda():
+    from pathlib import Path
+
+    log = (Path(__file__).parent / "logs" / "cudart_missing_fa_autotrain_292.log").read_text()
+    without = diagnosis(log, None)
+    assert (without.signature, without.specifics["lib_major"]) == ("flash-attn-cuda-library-missing", "12")
+    d = diagnosis(log, facts("2.4.1+cu118", "11.8", False, flash_attn="2.7.3", python="3.9.19"))
+    assert "the installed torch uses CUDA 11.8" in d.cause
+    assert d.fixes[0].commands[1].endswith("/v2.7.3/flash_attn-2.7.3+cu11torch2.4cxx11abiFALSE-cp39-cp39-linux_x86_64.whl")
