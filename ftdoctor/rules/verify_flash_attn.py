@@ -35,7 +35,7 @@ class FlashAttnImports(Rule):
         if isinstance(result, NotApplicable):
             return result
         if failed := broken(ctx, result, "importing flash-attn"):
-            return Fail(failed.message, failed.evidence, fixes=failed.fixes + reinstall_fixes(ctx))
+            return Fail(failed.message, failed.evidence, fixes=_new_to(failed.fixes, reinstall_fixes(ctx)))
         attempt = result.details.get("import", {})
         if attempt.get("ok"):
             return Pass(f"flash-attn {result.details.get('version')} imports its extension", evidence(result))
@@ -46,7 +46,14 @@ class FlashAttnImports(Rule):
         message = (f"flash-attn {result.details.get('version', '?')} does not import: "
                    f"{attempt.get('error_type', 'error')}: {attempt.get('error', '')}{cause.suffix}")
         return Fail(message, evidence(result, error=attempt.get("error"), **cause.evidence),
-                    fixes=cause.fixes + reinstall_fixes(ctx))
+                    fixes=_new_to(cause.fixes, reinstall_fixes(ctx)))
+
+
+def _new_to(first: tuple[Fix, ...], then: tuple[Fix, ...]) -> tuple[Fix, ...]:
+    """`first` (explain's fixes for the cause), then those of `then` that install something `first` does not:
+    explain and this family choose the same wheel, which is worth saying once."""
+    given = {c for fix in first for c in fix.commands}
+    return first + tuple(fix for fix in then if not fix.commands or not set(fix.commands) <= given)
 
 
 def _import_failure(attempt: dict, result: SmokeResult) -> str | None:
