@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.matrix.compat import cubin_runs
@@ -89,6 +89,10 @@ def torch_key(ctx: Context):
         return None, f"torch {t.version} is not a CUDA build"
     if abi is None or python is None:
         return None, "the C++ ABI of torch or the Python version is unknown"
+    try:
+        Version(t.version), Version(cuda)
+    except InvalidVersion:
+        return None, f"torch {t.version} (CUDA {cuda}) does not carry versions the wheel key can be computed from"
     return (t.version, cuda, abi, python), ""
 
 

@@ -138,3 +138,8 @@ def test_a_flash_attn_built_for_another_cuda_gets_the_wheel_of_torchs_cuda():
     d = diagnosis(log, facts("2.4.1+cu118", "11.8", False, flash_attn="2.7.3", python="3.9.19"))
     assert "the installed torch uses CUDA 11.8" in d.cause
     assert d.fixes[0].commands[1].endswith("/v2.7.3/flash_attn-2.7.3+cu11torch2.4cxx11abiFALSE-cp39-cp39-linux_x86_64.whl")
+
+
+def test_a_torch_cuda_that_is_no_version_gives_the_check_not_a_crash():
+    d = diagnosis(ABI_LOG, facts("2.8.0+cu128", "garbage", True, flash_attn="2.8.3"))
+    assert d.fixes[0].summary.startswith("Check the installed torch's version")
