@@ -13,6 +13,7 @@ import re
 
 from ftdoctor.facts.model import SmokeResult, SmokeStatus
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.rules import facts_view
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule
 from ftdoctor.rules.flash_attn import published_release, reinstall_fix, source_build_fix, torch_key, wheel_platform
 from ftdoctor.rules.smoke import broken, evidence, explained, fetch
