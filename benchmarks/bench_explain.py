@@ -7,7 +7,9 @@ Logs are generated in memory (no files): "trainer" is a HuggingFace Trainer run 
 tqdm progress bars with carriage returns) ending in a CUDA OOM; "errors" repeats the real-log corpus, so
 nearly every line is a candidate; "ranks" interleaves 8 ranks with [rankN]: prefixes; "wide" has 64 KiB
 lines. Each row is the best of --repeat runs of explain_stream (catalog and matrix already loaded, as in
-a warm process), plus the one-off cost of loading them.
+a warm process), plus the one-off cost of loading them. A second table times what a user waits for: the
+`ftdoctor explain FILE` process from start to exit on the "trainer" log, with --no-facts and with this
+machine's facts probed (the default).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from __future__ import annotations
 import argparse
 import io
 import random
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,11 +72,33 @@ def best_of(data: bytes, repeat: int) -> tuple[float, int, int]:
     return min(times), result.read.lines, len(result.diagnoses)
 
 
+def cli_best_of(path: Path, facts: list[str], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "ftdoctor", "explain", str(path), *facts, "--json"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def cli_table(sizes: list[float], repeat: int) -> None:
+    print(f"\n{'command line (trainer log)':<34} {'size MB':>8} {'seconds':>8}")
+    print("-" * 52)
+    with tempfile.TemporaryDirectory() as folder:
+        for size_mb in sizes:
+            path = Path(folder) / "train.log"
+            path.write_bytes(trainer(int(size_mb * 1_000_000)))
+            for label, facts in (("ftdoctor explain LOG --no-facts", ["--no-facts"]), ("ftdoctor explain LOG", [])):
+                print(f"{label:<34} {size_mb:>8.1f} {cli_best_of(path, facts, repeat):>8.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=float, nargs="+", default=[1, 10, 50], help="log sizes in MB")
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-cli", action="store_true", help="skip the command-line table")
     args = parser.parse_args()
     start = time.perf_counter()
     load_catalog()
@@ -85,6 +112,8 @@ def main() -> None:
             seconds, lines, found = best_of(data, args.repeat)
             mb = len(data) / 1_000_000
             print(f"{shape:<8} {mb:>8.1f} {lines:>10,} {seconds:>8.3f} {mb / seconds:>7.1f} {found:>5}")
+    if not args.no_cli:
+        cli_table(args.sizes, args.repeat)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ exit codes:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("log", nargs="?", metavar="LOG", help="the log file, or - for standard input")
-    parser.add_argument("--cmd", metavar="COMMAND", help="run COMMAND (through /bin/sh) and explain its output")
+    parser.add_argument("--cmd", metavar="COMMAND",
+                        help="run COMMAND (through /bin/sh), pass its output through to standard error, and explain all of it")
     parser.add_argument("--timeout", type=float, default=3600.0, metavar="SECONDS",
                         help="stop --cmd after this many seconds and explain what it printed (default: 3600)")
     facts = parser.add_argument_group("environment for the fixes")
@@ -117,21 +118,25 @@ def _explain_log(log: str, facts, facts_source: str):
 
 
 def _explain_command(args: argparse.Namespace, facts, facts_source: str):
+    import os
+
     from ftdoctor.errors import UsageError
-    from ftdoctor.explain import explain_text
+    from ftdoctor.explain import explain_stream
     from ftdoctor.probes import isolated
 
     if args.timeout <= 0:
         raise UsageError(f"{args.timeout:g} is not a positive number of seconds", where="--timeout")
-    print(f"ftdoctor: running `{args.cmd}` (time limit {args.timeout:g} s)...", file=sys.stderr)
-    result = isolated.run(["/bin/sh", "-c", args.cmd], timeout_s=args.timeout)
-    if result.start_error:
+    print(f"ftdoctor: running `{args.cmd}` (time limit {args.timeout:g} s); its output follows here, its diagnosis "
+          "on standard output", file=sys.stderr, flush=True)
+    # unbuffered Python output keeps stdout and stderr in the order they were written, as a terminal shows them
+    env = {**os.environ, "PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED") or "1"}
+    result, explanation = isolated.stream(
+        ["/bin/sh", "-c", args.cmd], lambda out: explain_stream(out, facts=facts, facts_source=facts_source),
+        timeout_s=args.timeout, env=env, echo=sys.stderr.buffer)
+    if result.start_error or explanation is None:
         raise UsageError(f"the command could not start: {result.start_error}", where="--cmd")
-    # stderr last: a traceback ends there, and the explanation ranks ties by position
-    output = result.stdout + ("\n" if result.stdout and not result.stdout.endswith("\n") else "") + result.stderr
     command = {"argv": args.cmd, "returncode": result.returncode, "signal": result.signal,
                "timed_out": result.timed_out, "ended": result.describe(), "elapsed_s": result.elapsed_s}
-    explanation = explain_text(output, facts=facts, facts_source=facts_source)
     return {"kind": "command", "name": args.cmd}, explanation, command
 
 

@@ -18,6 +18,13 @@ GPU architecture; arch_min_driver is its driver floor) and, with a known driver,
 the log's toolkit CUDA); torch_index_log (PyTorch's index for the log's torch CUDA); arch_min_toolkit (the
 first nvcc that targets the log's architecture) and min_transformers (the first transformers that knows the log's
 model type), both from the matrix.
+From facts, the matrix and the log, the flash-attn that fits the installed torch, chosen by the flash-attn rules'
+own code (`ftdoctor.rules.flash_attn`, as FLA702/FLA750 choose it): flash_attn_torch (the key it is chosen
+for: torch, CUDA, C++ ABI, Python); when the matrix records a published wheel for it, flash_attn_wheel (its file
+name), flash_attn_wheel_version and flash_attn_wheel_install (the command); when none was published,
+flash_attn_build_version, flash_attn_build_deps, flash_attn_build_install and flash_attn_build_needs (the source
+build); when not even that can compile against this torch, flash_attn_unbuildable (why). The release the log
+asked for (fa_requested) or the installed one is preferred.
 Without facts, pip is "python -m pip" and python is "python".
 """
 
@@ -34,6 +41,9 @@ from ftdoctor.facts.model import Facts
 from ftdoctor.matrix.model import Matrix, cc_tuple
 from ftdoctor.rules.base import Context
 from ftdoctor.rules.facts_view import torch_build, windows_driver
+from ftdoctor.rules.flash_attn import (
+    buildable_release, published_release, reinstall_fix, source_build_fix, source_build_needs, torch_key, wheel_platform,
+)
 from ftdoctor.rules.torch_choice import (
     COMPANIONS, Choice, MachineNeeds, choose, driver_floor, install_command, install_fix, integrated_ccs, machine_choice,
     machine_needs,
@@ -50,6 +60,9 @@ LOG_VARS = frozenset({
     "log_driver_build", "log_driver_install", "log_driver_compat_floor", "arch_build", "arch_install",
     "arch_min_driver", "arch_driver_build", "arch_driver_install", "toolkit_build", "toolkit_install",
     "torch_index_log", "arch_min_toolkit", "min_transformers",
+    "flash_attn_torch", "flash_attn_wheel", "flash_attn_wheel_version", "flash_attn_wheel_install",
+    "flash_attn_build_version", "flash_attn_build_deps", "flash_attn_build_install", "flash_attn_build_needs",
+    "flash_attn_unbuildable",
 })
 
 
@@ -166,7 +179,37 @@ def log_values(specifics: dict[str, str], facts: Facts | None, matrix: Matrix | 
     if specifics.get("torch_cuda_log") and (index := _index_for(matrix, specifics["torch_cuda_log"])):
         out["torch_index_log"] = index
     out.update(_first_release_values(specifics, matrix))
+    if facts is not None:
+        out.update(_flash_attn_values(ctx, specifics.get("fa_requested")))
     return out
+
+
+def _flash_attn_values(ctx: Context, requested: str | None) -> dict[str, Any]:
+    """The flash-attn install for the installed torch: the published wheel the matrix records, else a source
+    build, else why neither fits. Nothing when torch's wheel key (CUDA, C++ ABI, Python) is unknown."""
+    key, _ = torch_key(ctx)
+    if key is None:
+        return {}
+    fa = ctx.matrix.flash_attn
+    dist = ctx.facts.distribution("flash-attn")
+    wanted_version = requested or (dist.version if dist else None)
+    wanted = fa.release(wanted_version) if wanted_version else None
+    torch_version, cuda, abi, python = key
+    out: dict[str, Any] = {"flash_attn_torch": f"torch {torch_version} (CUDA {cuda}, cxx11abi {str(abi).upper()}) on Python {python}"}
+    platform = wheel_platform(ctx)
+    release = published_release(ctx, key, platform, wanted)
+    if release is not None:
+        return {**out, "flash_attn_wheel": release.wheel_filename(*key, platform), "flash_attn_wheel_version": release.version,
+                "flash_attn_wheel_install": reinstall_fix(ctx, release, key, platform).commands[0]}
+    build = buildable_release(ctx, key, wanted)
+    if build is None:
+        row = ctx.matrix.torch.release_for(torch_version)
+        need = f"C++{row.cxx_std}" if row is not None else "a newer C++ standard"
+        return {**out, "flash_attn_unbuildable": f"torch {torch_version}'s headers need {need}, which no flash-attn "
+                                                 "release's setup.py compiles with"}
+    deps, install = source_build_fix(ctx, build.version).commands
+    return {**out, "flash_attn_build_version": build.version, "flash_attn_build_deps": deps,
+            "flash_attn_build_install": install, "flash_attn_build_needs": source_build_needs(ctx)}
 
 
 def _first_release_values(specifics: dict[str, str], matrix: Matrix) -> dict[str, Any]:

@@ -3,8 +3,11 @@
 Text arrives in chunks and is processed in blocks that end a few lines before the chunk's end, so a wrapped
 message can be joined with the lines that follow it. One prefilter regex runs over each lower-cased block:
 a trie of "triggers", for every keyword the slice that starts at the character rarest in this log (counted
-on its first block), so that most positions fail on their first character. Only the lines it hits are
-checked for the keywords themselves and matched against the per-signature regexes. Per entry, the first
+on its first block), so that most positions fail on their first character. On the few lines it hits,
+every trigger is found, overlapping ones included, and a trigger stands for the keywords of every trigger
+that is a prefix of it (a regex reports the longest at a position), so one keyword's hit never hides
+another's. Only those lines are checked for the keywords themselves and matched against the per-signature
+regexes. Per entry, the first
 and last few hits are kept, never all of them.
 """
 
@@ -105,14 +108,29 @@ class Index:
             triggers[trigger] = (*triggers.get(trigger, ()), kw)
         key = tuple(sorted(triggers))
         if key not in self._prefilters:
-            self._prefilters[key] = Prefilter(re.compile(trie_regex(triggers)), triggers)
+            self._prefilters[key] = Prefilter.for_triggers(triggers)
         return self._prefilters[key]
 
 
 @dataclass(frozen=True)
 class Prefilter:
-    regex: re.Pattern[str]
+    regex: re.Pattern[str]  # a trie of the triggers: fast, since most positions fail on their first character
     keywords: dict[str, tuple[str, ...]]  # trigger -> the keywords it stands for
+
+    @classmethod
+    def for_triggers(cls, triggers: dict[str, tuple[str, ...]]) -> Prefilter:
+        keywords = {t: tuple(kw for p in sorted(triggers) if t.startswith(p) for kw in triggers[p]) for t in triggers}
+        return cls(re.compile(trie_regex(triggers)), keywords)
+
+    def keywords_in(self, line: str) -> set[str]:
+        """The keywords a lower-cased line really contains: each trigger on it, overlapping ones too (searching
+        again one character after each start), stands for its keywords and those of its prefixes."""
+        found: set[str] = set()
+        match = self.regex.search(line)
+        while match is not None:
+            found.update(kw for kw in self.keywords[match.group(0)] if kw in line)
+            match = self.regex.search(line, match.start() + 1)
+        return found
 
 
 def _trigger(keyword: str, counts: dict[str, int]) -> str:
@@ -200,27 +218,21 @@ class Scanner:
         if self._prefilter is None:
             self._prefilter = self.index.prefilter(lowered[:SAMPLE_CHARS])
         counted_at, counted = 0, self._line
-        current: list = []
+        stop = -1
         for match in self._prefilter.regex.finditer(lowered):
             pos = match.start()
-            if current and pos < current[1]:
-                current[3].add(match.group(0))
+            if pos < stop:  # the line already taken
                 continue
-            if current:
-                self._candidate(block, lowered, *current)
             start = max(block.rfind("\n", 0, pos) + 1, pos - HALF_LINE)
             newline = block.find("\n", pos)
             stop = min(newline if newline != -1 else len(block), pos + HALF_LINE)
             counted += block.count("\n", counted_at, start)
             counted_at = start
-            current = [start, stop, counted, {match.group(0)}]
-        if current:
-            self._candidate(block, lowered, *current)
+            self._candidate(block, lowered, start, stop, counted)
 
-    def _candidate(self, block: str, lowered: str, start: int, stop: int, line_no: int, triggers: set[str]) -> None:
+    def _candidate(self, block: str, lowered: str, start: int, stop: int, line_no: int) -> None:
         """A line the prefilter hit: keep the keywords it really contains and evaluate their entries."""
-        text = lowered[start:stop]
-        keywords = {kw for t in triggers for kw in self._prefilter.keywords[t] if kw in text}  # type: ignore[union-attr]
+        keywords = self._prefilter.keywords_in(lowered[start:stop])  # type: ignore[union-attr]
         if keywords:
             self._evaluate(block, start, stop, line_no, keywords)
 

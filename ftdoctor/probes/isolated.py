@@ -2,20 +2,27 @@
 becomes data for a fact, never a crash or a hang of ftdoctor.
 
 The child gets its own session, so a timeout kills its whole process group; its output is captured and
-bounded; a death by signal is named ("SIGSEGV").
+bounded; a death by signal is named ("SIGSEGV"). `stream` is for a child whose output is the point (a training
+command to explain): stdout and stderr in one pipe, read as it is written and never held whole.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO, TypeVar
 
 OUTPUT_LIMIT = 256 * 1024  # characters kept of each stream; the tail is what explains a failure
+LINGER_S = 2.0  # how long grandchildren may keep a streamed child's output open after it exited
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,67 @@ def start(
 
 def run(argv: list[str], **kwargs: object) -> ChildResult:
     return start(argv, **kwargs).result()  # type: ignore[arg-type]
+
+
+def stream(argv: list[str], consume: Callable[[BinaryIO], T], *, timeout_s: float, env: dict[str, str] | None = None,
+           echo: BinaryIO | None = None) -> tuple[ChildResult, T | None]:
+    """Run a child whose stdout and stderr share one pipe (in the order it wrote them) and hand that pipe to
+    `consume` while the child runs: its output is read as a stream, whatever its size. `echo` also gets every
+    byte as it arrives. At the time limit the child's process group is killed, which ends the stream; after the
+    child exits, grandchildren holding its output get LINGER_S, then go too. The result's stdout and stderr are
+    empty: the output went to `consume`."""
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+    except OSError as exc:
+        return ChildResult(tuple(argv), None, None, False, "", "", 0.0, start_error=f"{exc.strerror or exc}: {argv[0]}"), None
+    assert proc.stdout is not None
+    timed_out, done = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out.set()
+            _kill_group(proc)
+            return
+        if not done.wait(LINGER_S):
+            _kill_group(proc)
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        value = consume(_Pipe(proc.stdout.fileno(), echo))
+    finally:
+        done.set()
+        _kill_group(proc)  # consume failed, or grandchildren left behind by a child that exited
+        proc.wait()
+        proc.stdout.close()
+    code = None if timed_out.is_set() else proc.returncode
+    sig = signal.Signals(-code).name if code is not None and code < 0 else None
+    return ChildResult(tuple(argv), code, sig, timed_out.is_set(), "", "", round(time.monotonic() - started, 3)), value
+
+
+class _Pipe(io.RawIOBase):
+    """A child's output pipe as a stream whose reads return what has arrived (not a full buffer), so a slow
+    writer is read, and echoed, as it writes."""
+
+    def __init__(self, fd: int, echo: BinaryIO | None) -> None:
+        self._fd, self._echo = fd, echo
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = os.read(self._fd, len(buffer))
+        if data and self._echo is not None:
+            try:
+                self._echo.write(data)
+                self._echo.flush()
+            except (OSError, ValueError):  # the echo was closed (a pager quit): keep reading, stop echoing
+                self._echo = None
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def staged_records(stdout: str) -> tuple[dict, str]:

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.matrix.compat import cubin_runs
@@ -89,6 +89,10 @@ def torch_key(ctx: Context):
         return None, f"torch {t.version} is not a CUDA build"
     if abi is None or python is None:
         return None, "the C++ ABI of torch or the Python version is unknown"
+    try:
+        Version(t.version), Version(cuda)
+    except InvalidVersion:
+        return None, f"torch {t.version} (CUDA {cuda}) does not carry versions the wheel key can be computed from"
     return (t.version, cuda, abi, python), ""
 
 
@@ -125,6 +129,37 @@ class FlashAttnWheelKey(Rule):
         )
 
 
+def wheel_platform(ctx: Context) -> str:
+    """The platform tag of the prebuilt wheels that fit this machine (flash-attn publishes Linux wheels only)."""
+    return f"linux_{ctx.facts.system.machine or 'x86_64'}"
+
+
+def published_release(ctx: Context, key: tuple, platform: str, wanted=None):
+    """The release whose published wheel fits this torch: `wanted` (the installed or requested release) when
+    it published one, else the newest confirmed release that did and whose SASS runs on every GPU here; None
+    when the matrix records no such wheel."""
+    if wanted is not None and wanted.build_for(*key, platform) is not None:
+        return wanted
+    ccs = [g.capability for g in facts_view.physical_gpus(ctx.facts, ctx.matrix) if g.capability]
+    for release in ctx.matrix.flash_attn.newest_first():
+        build = release.build_for(*key, platform) if release.confidence == "confirmed" else None
+        if build is not None and all(cubin_runs(build.archs, cc) for cc in ccs):
+            return release
+    return None
+
+
+def buildable_release(ctx: Context, key: tuple, wanted=None):
+    """The release to compile against this torch when no wheel fits: `wanted` when its setup.py's C++ standard
+    is enough for torch's headers, else the newest confirmed release for this Python whose is; None if none."""
+    torch_row = ctx.matrix.torch.release_for(key[0])
+    need = torch_row.cxx_std if torch_row is not None else 0
+    fa = ctx.matrix.flash_attn
+    if wanted is not None and wanted.cxx_std >= need:
+        return wanted
+    return next((r for r in fa.newest_first()
+                 if r.confidence == "confirmed" and fa.python_ok(r, key[3]) and r.cxx_std >= need), None)
+
+
 def reinstall_fix(ctx: Context, release, key, platform: str) -> Fix:
     fa = ctx.matrix.flash_attn
     build = release.build_for(*key, platform)
@@ -135,14 +170,21 @@ def reinstall_fix(ctx: Context, release, key, platform: str) -> Fix:
     return source_build_fix(ctx, release.version)
 
 
+def source_build_needs(ctx: Context) -> str:
+    """What compiling flash-attn takes, from the matrix: the toolkit, the memory, the time."""
+    sb = ctx.matrix.flash_attn.source_build
+    return (f"needs nvcc >= {sb.min_nvcc} of torch's CUDA major under CUDA_HOME, about {sb.memory_gib_per_job} GiB "
+            f"of RAM per job; {sb.hours}")
+
+
 def source_build_fix(ctx: Context, version: str) -> Fix:
     sb = ctx.matrix.flash_attn.source_build
     env = " ".join(f"{k}={v}" for k, v in sb.env.items())
     return Fix(
-        f"No prebuilt wheel fits: build flash-attn {version} against this torch (needs nvcc >= {sb.min_nvcc} of "
-        f"torch's CUDA major under CUDA_HOME, about {sb.memory_gib_per_job} GiB of RAM per job; {sb.hours})",
+        f"No prebuilt wheel fits: build flash-attn {version} against this torch ({source_build_needs(ctx)})",
+        # --no-cache-dir: pip would otherwise reinstall the wheel it built (or fetched) earlier for another torch
         (ctx.pip("install", *[p for p in sb.build_requires if p != "torch"]),
-         f"{env} {ctx.pip('install', *sb.pip_flags, f'flash-attn=={version}')}"),
+         f"{env} {ctx.pip('install', *sb.pip_flags, '--no-cache-dir', f'flash-attn=={version}')}"),
         DOCS,
     )
 
@@ -164,7 +206,7 @@ class FlashAttnBuildable(Rule):
         release = ctx.matrix.flash_attn.release(dist.version)
         if release is None:
             return Unknown(f"flash-attn {dist.version} is not in ftdoctor's matrix")
-        platform = f"linux_{ctx.facts.system.machine or 'x86_64'}"
+        platform = wheel_platform(ctx)
         if release.build_for(*key, platform) is not None:
             url = ctx.matrix.flash_attn.url(release, release.wheel_filename(*key, platform))
             return Pass(f"flash-attn {release.version} publishes a prebuilt wheel for this torch: {url}", {"wheel": url})

@@ -13,10 +13,9 @@ import re
 
 from ftdoctor.facts.model import SmokeResult, SmokeStatus
 from ftdoctor.findings import Fix, Severity
-from ftdoctor.matrix.compat import cubin_runs
 from ftdoctor.rules import facts_view
 from ftdoctor.rules.base import Context, Fail, NotApplicable, Pass, Rule
-from ftdoctor.rules.flash_attn import reinstall_fix, source_build_fix, torch_key
+from ftdoctor.rules.flash_attn import published_release, reinstall_fix, source_build_fix, torch_key, wheel_platform
 from ftdoctor.rules.smoke import broken, evidence, explained, fetch
 
 FAMILY = "verify-flash-attn"
@@ -37,7 +36,7 @@ class FlashAttnImports(Rule):
         if isinstance(result, NotApplicable):
             return result
         if failed := broken(ctx, result, "importing flash-attn"):
-            return Fail(failed.message, failed.evidence, fixes=failed.fixes + reinstall_fixes(ctx))
+            return Fail(failed.message, failed.evidence, fixes=_new_to(failed.fixes, reinstall_fixes(ctx)))
         attempt = result.details.get("import", {})
         if attempt.get("ok"):
             return Pass(f"flash-attn {result.details.get('version')} imports its extension", evidence(result))
@@ -48,7 +47,14 @@ class FlashAttnImports(Rule):
         message = (f"flash-attn {result.details.get('version', '?')} does not import: "
                    f"{attempt.get('error_type', 'error')}: {attempt.get('error', '')}{cause.suffix}")
         return Fail(message, evidence(result, error=attempt.get("error"), **cause.evidence),
-                    fixes=cause.fixes + reinstall_fixes(ctx))
+                    fixes=_new_to(cause.fixes, reinstall_fixes(ctx)))
+
+
+def _new_to(first: tuple[Fix, ...], then: tuple[Fix, ...]) -> tuple[Fix, ...]:
+    """`first` (explain's fixes for the cause), then those of `then` that install something `first` does not:
+    explain and this family choose the same wheel, which is worth saying once."""
+    given = {c for fix in first for c in fix.commands}
+    return first + tuple(fix for fix in then if not fix.commands or not set(fix.commands) <= given)
 
 
 def _import_failure(attempt: dict, result: SmokeResult) -> str | None:
@@ -119,23 +125,13 @@ def wheel_fixes(ctx: Context) -> tuple[Fix, ...]:
     key, _ = torch_key(ctx)
     if dist is None or key is None:
         return ()
-    platform = f"linux_{ctx.facts.system.machine or 'x86_64'}"
+    platform = wheel_platform(ctx)
     installed = ctx.matrix.flash_attn.release(dist.version)
-    if installed is not None and installed.build_for(*key, platform) is not None:
-        return (reinstall_fix(ctx, installed, key, platform),)
-    other = _published_release(ctx, key, platform)
-    fixes = (reinstall_fix(ctx, other, key, platform),) if other is not None else ()
+    release = published_release(ctx, key, platform, installed)
+    fixes = (reinstall_fix(ctx, release, key, platform),) if release is not None else ()
+    if release is not None and release is installed:
+        return fixes
     return fixes + ((source_build_fix(ctx, installed.version),) if installed is not None else ())
-
-
-def _published_release(ctx: Context, key: tuple, platform: str):
-    """The newest confirmed release with a published wheel for this torch whose SASS runs on every GPU here."""
-    ccs = [g.capability for g in facts_view.physical_gpus(ctx.facts, ctx.matrix) if g.capability]
-    for release in ctx.matrix.flash_attn.newest_first():
-        build = release.build_for(*key, platform) if release.confidence == "confirmed" else None
-        if build is not None and all(cubin_runs(build.archs, cc) for cc in ccs):
-            return release
-    return None
 
 
 def reinstall_fixes(ctx: Context) -> tuple[Fix, ...]:

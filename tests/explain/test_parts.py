@@ -136,3 +136,17 @@ def test_facts_checks_agree_or_doubt():
     agrees, note = torch_has_cuda(gpu_facts(torch="2.7.0+rocm6.3", cuda=None))
     assert agrees is None and "ROCm" in note
     assert driver_older_than_torch_cuda(Facts())[0] is None  # nothing known: no verdict
+
+
+@pytest.mark.parametrize(("triggers", "line"), [
+    # "flash_at" (keyword flash_attn) starts before "h_attn_2" ends: both must be reported, not the first only
+    ({"flash_at": ("flash_attn",), "h_attn_2": ("import flash_attn_2_cuda",)}, "    import flash_attn_2_cuda as fa"),
+    # "nccl" is a prefix of "nccl err" at the same position: the longer match also stands for the shorter
+    ({"nccl": ("nccl",), "nccl err": ("nccl error",)}, "torch.distributed.distbackenderror: nccl error 2"),
+])
+def test_a_keywords_hit_never_hides_another_keyword_on_the_line(triggers, line):
+    from ftdoctor.explain.scan import Prefilter
+
+    prefilter = Prefilter.for_triggers(triggers)
+    assert prefilter.regex.search(line)  # the line is a candidate
+    assert prefilter.keywords_in(line) == {kw for kws in triggers.values() for kw in kws}

@@ -172,3 +172,61 @@ def test_a_200_mb_log_is_streamed_in_bounded_memory():
     assert read_bytes > 200 << 20 and lines > 2_000_000
     assert "'oom_gpu'" in " ".join(out)
     assert grown_mib < 120, f"resident memory grew by {grown_mib} MiB while reading 200 MB"
+
+
+# --- the command line streams too: a file (here a FIFO, so nothing is ever on disk), standard input, --cmd ---------
+
+LINE = b"[rank0]: {'loss': 1.2345, 'grad_norm': 0.77, 'learning_rate': 2e-05, 'epoch': 0.42}\n" * 64
+BIG = 200 << 20
+GENERATOR = (f"import sys\nline = {LINE!r}\nwrite = sys.stdout.buffer.write\n"
+             f"for _ in range({BIG // len(LINE)}):\n    write(line)\nwrite({OOM.encode()!r} + b'\\n')\n")
+
+
+def _feed(target, size: int) -> None:
+    with target:
+        for _ in range(size // len(LINE)):
+            target.write(LINE)
+        target.write(OOM.encode() + b"\n")
+
+
+def _cli_peak(args: list[str], size: int = 0, fifo=None) -> tuple[dict, int]:
+    """Run `ftdoctor explain ARGS --no-facts --json`, feeding `size` bytes of log to its stdin or to `fifo`: its
+    answer and its peak resident memory in MiB (from wait4, this process alone)."""
+    import json
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "-m", "ftdoctor", "explain", *args, "--no-facts", "--json"],
+                            stdin=subprocess.PIPE if size and fifo is None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    feeder = None
+    if size:
+        sink = open(fifo, "wb") if fifo is not None else proc.stdin  # opening a FIFO waits for its reader
+        feeder = threading.Thread(target=_feed, args=(sink, size))
+        feeder.start()
+    out = proc.stdout.read()
+    _, _, usage = os.wait4(proc.pid, 0)
+    if feeder is not None:
+        feeder.join()
+    proc.stdout.close()
+    return json.loads(out), usage.ru_maxrss // 1024
+
+
+@pytest.mark.slow
+def test_the_command_line_streams_200_mb_from_a_file_stdin_and_a_command(tmp_path):
+    small = tmp_path / "small.log"
+    small.write_bytes(LINE + OOM.encode() + b"\n")
+    _, baseline = _cli_peak([str(small)])
+    fifo = tmp_path / "train.log"
+    os.mkfifo(fifo)
+    script = tmp_path / "generate.py"
+    script.write_text(GENERATOR)
+    runs = {
+        "file": _cli_peak([str(fifo)], BIG, fifo=fifo),
+        "stdin": _cli_peak(["-"], BIG),
+        "cmd": _cli_peak(["--cmd", f"{sys.executable} {script}"]),
+    }
+    for how, (body, peak) in runs.items():
+        data = body["data"]
+        assert data["read"]["bytes"] > BIG - len(LINE) and data["read"]["lines"] > 2_000_000, how
+        assert [d["category"] for d in data["diagnoses"]] == ["oom_gpu"], how
+        assert peak - baseline < 100, f"{how}: peak memory {peak} MiB against {baseline} MiB for a small log"

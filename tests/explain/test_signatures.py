@@ -104,3 +104,39 @@ def test_every_signature_has_a_source_and_a_fix_or_a_reason():
     for sig in load_catalog().signatures:
         assert sig.source.strip(), sig.id
         assert sig.fixes or sig.lookup, f"{sig.id} has no fix"
+
+
+def test_a_bare_address_in_use_is_the_port_cause_with_confidence_for_what_the_log_says():
+    bare = top("RuntimeError: Address already in use\n")
+    assert (bare.category, bare.signature, bare.confidence_label) == ("dist_port_in_use", "dist-address-in-use", "medium")
+    assert bare.fixes[0].commands[0] == "ss -ltnp"  # no port in the log: list them all, never a made-up port
+    traceback = top("    store = TCPStore(master_addr, master_port, world_size, start_daemon)\nRuntimeError: Address already in use\n")
+    with_port = top("python main.py --dist-url tcp://127.0.0.1:41947 --multiprocessing-distributed\n"
+                    "RuntimeError: Address already in use\n")
+    assert with_port.specifics["port"] == "41947" and with_port.fixes[0].commands == ("ss -ltnp | grep :41947",)
+    named = explain_text("RuntimeError: Address already in use\n[W socket.cpp:464] [c10d] The server socket has failed to "
+                         "bind to 0.0.0.0:29500 (errno: 98 - Address already in use).\n")
+    assert [d.signature for d in named.diagnoses] == ["dist-port-in-use"]  # the message with the port supersedes
+    assert bare.confidence < traceback.confidence == with_port.confidence < named.diagnoses[0].confidence
+
+
+def test_a_run_that_succeeded_with_the_usual_warnings_has_no_known_cause():
+    """Warnings every fine-tuning run prints (deprecations, NCCL's INFO about plugins it does not need, the
+    use_cache switch, a tokenizer length note, a refused c10d client connect while the store starts) are no cause."""
+    log = "\n".join([
+        "[INFO] [real_accelerator.py:203:get_accelerator] Setting ds_accelerator to cuda (auto detect)",
+        "transformers/training_args.py:1575: FutureWarning: `evaluation_strategy` is deprecated and will be removed in version 4.46 of 🤗 Transformers. Use `eval_strategy` instead",
+        "node0:1234:1234 [0] NCCL INFO NET/Plugin : dlerror=libnccl-net.so: cannot open shared object file: No such file or directory No plugin found (libnccl-net.so), using internal implementation",
+        "node0:1234:1234 [0] NCCL INFO Failed to open libibverbs.so[.1]",
+        "node0:1234:1234 [0] NCCL INFO NET/IB : No device found.",
+        "`use_cache=True` is incompatible with gradient checkpointing. Setting `use_cache=False`.",
+        "torch/utils/checkpoint.py:464: UserWarning: torch.utils.checkpoint: the use_reentrant parameter should be passed explicitly.",
+        "Special tokens have been added in the vocabulary, make sure the associated word embeddings are fine-tuned or trained.",
+        "Token indices sequence length is longer than the specified maximum sequence length for this model (5120 > 4096). Running this sequence through the model will result in indexing errors",
+        "[W socket.cpp:697] [c10d] The client socket has failed to connect to [localhost]:29500 (errno: 99 - Cannot assign requested address).",
+        "{'loss': 1.2345, 'grad_norm': 0.77, 'learning_rate': 2e-05, 'epoch': 0.42}",
+        "{'train_runtime': 1234.5, 'train_samples_per_second': 3.2, 'train_loss': 1.1, 'epoch': 1.0}",
+        "Saving model checkpoint to out/checkpoint-500",
+    ]) + "\n"
+    result = explain_text(log)
+    assert not result.found, [(d.category, d.signature) for d in result.diagnoses]

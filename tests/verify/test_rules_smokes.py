@@ -16,7 +16,7 @@ from ftdoctor.rules import all_rules
 from ftdoctor.rules.base import Context
 from ftdoctor.rules.engine import judge
 from ftdoctor.rules.smoke import explained, rules_for_smokes, without_unrun_smokes
-from ftdoctor.rules.verify_flash_attn import wheel_fixes
+from ftdoctor.rules.verify_flash_attn import SDPA_FIX, wheel_fixes
 
 PY = "/opt/env/bin/python"
 
@@ -373,3 +373,23 @@ def test_a_rank_that_hung_in_nccl_init():
                  backend="nccl", world_size=2, port=1, ranks=[])
     found = verdict(facts(hung), "NET101")
     assert found.severity == Severity.ERROR and "NCCL_DEBUG=INFO" in found.fixes[0].commands[0]
+
+
+def test_a_rank_that_could_not_bind_names_the_port_cause_though_its_error_has_no_port():
+    failed = smoke("distributed", "failed", "rank 0 failed in stage 'init_process_group(gloo)'", backend="gloo",
+                   world_size=2, port=29500, ranks=[{"rank": 0, "stderr_tail": "RuntimeError: Address already in use"}])
+    found = verdict(facts(failed), "NET100")
+    # the stage names init_process_group: the rendezvous is what could not bind, so the confidence is high
+    assert "; cause (dist_port_in_use): A port this run tried to listen on is already in use" in found.message
+    assert found.evidence["cause"]["explain_signature"] == "dist-address-in-use"
+
+
+def test_a_crash_whose_output_explain_explains_names_the_wheel_once():
+    tail = "ImportError: /env/flash_attn_2_cuda.cpython-311-x86_64-linux-gnu.so: undefined symbol: _ZN3c104cuda9SetDeviceEi"
+    crashed = SmokeResult(name="flash-attn", status=SmokeStatus.CRASHED, reason="the child crashed", stage="import",
+                          output_tail=tail)
+    found = verdict(facts(crashed, dists=[FA]), "FLA750")
+    assert "; cause (abi_mismatch): " in found.message
+    wheel = [c for fix in found.fixes for c in fix.commands if c.endswith(".whl")]
+    assert len(wheel) == 1 and wheel[0].endswith("flash_attn-2.8.3+cu12torch2.8cxx11abiTRUE-cp311-cp311-linux_x86_64.whl")
+    assert found.fixes[-1] == SDPA_FIX
