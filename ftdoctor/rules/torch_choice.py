@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from ftdoctor.findings import Fix
 from ftdoctor.matrix.compat import driver_runs_cuda, kernel_for
@@ -179,8 +179,13 @@ def choose(matrix, needs: MachineNeeds, *, torch_spec: str | None = None, near: 
     return max(fitting, key=lambda c: _rank(matrix, needs, c, anchor))
 
 
-def _series(version: str) -> Version:
-    release = Version(version).release
+def _series(version: str) -> Version | None:
+    """"2.7.1+cu126" -> 2.7; None for a version string that is no version (a source build's "2.8.0a0+git…" parses,
+    "unknown" does not): then no release is preferred for being near it."""
+    try:
+        release = Version(version).release
+    except InvalidVersion:
+        return None
     return Version(f"{release[0]}.{release[1] if len(release) > 1 else 0}")
 
 

@@ -81,3 +81,8 @@ def test_no_gpu_gets_the_cpu_build():
 
 def test_nothing_fits_a_kepler_gpu_on_a_cuda_12_only_driver_window():
     assert choose(MATRIX, needs(ccs=((3, 5),), driver="450.80.02", cuda="11.0")) is None
+
+
+def test_an_installed_version_that_is_no_version_anchors_nothing():
+    # A torch whose metadata says "unknown" (a broken or hand-built install) must still get a build: the newest.
+    assert label(choose(MATRIX, needs(), near="unknown")) == label(choose(MATRIX, needs()))
