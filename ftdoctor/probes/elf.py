@@ -84,13 +84,16 @@ class Exports:
     def provides(self, name: str) -> bool:
         if self._images is None:
             self._images = self._open_all()
-        encoded = name.encode()
-        for image in self._images:
+        key = _Name(name.encode())
+        for position, image in enumerate(self._images):
             try:
-                if image.defines(encoded):
-                    return True
+                found = image.defines(key)
             except (ElfReadError, *DAMAGE):
                 continue  # a damaged table answers nothing; the other libraries still can
+            if found:
+                if position:  # the library that answered is asked first next time: most names live in one or two
+                    self._images.insert(0, self._images.pop(position))
+                return True
         return False
 
     def _open_all(self) -> list[_Image]:
@@ -103,6 +106,39 @@ class Exports:
             except ElfReadError as exc:
                 self.unreadable.append(f"{path.name}: {exc}")
         return images
+
+
+class _Name:
+    """A symbol name with its two ELF hashes, each computed once however many libraries are asked."""
+
+    __slots__ = ("text", "_gnu", "_sysv")
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+        self._gnu: int | None = None
+        self._sysv: int | None = None
+
+    @property
+    def gnu(self) -> int:
+        if self._gnu is None:
+            h = 5381
+            for byte in self.text:
+                h = h * 33 + byte
+            self._gnu = h & 0xFFFFFFFF  # the masking once at the end gives the same low 32 bits
+        return self._gnu
+
+    @property
+    def sysv(self) -> int:
+        if self._sysv is None:
+            h = 0
+            for byte in self.text:
+                h = ((h << 4) + byte) & 0xFFFFFFFF
+                high = h & 0xF0000000
+                if high:
+                    h ^= high >> 24
+                h &= ~high & 0xFFFFFFFF
+            self._sysv = h
+        return self._sysv
 
 
 class _Image:
@@ -323,13 +359,14 @@ class _Image:
             self._lookup = _SysvHash(self, self._offset(self._first[DT_HASH]), table)
         else:  # no hash table: one set of names, built once
             start, count = self._symbol_table()
-            self._lookup = frozenset(
+            names = frozenset(
                 self._string(name).encode()
                 for name, _, shndx in (self._symbol(start, i) for i in range(1, count))
                 if name and shndx != SHN_UNDEF
-            ).__contains__
+            )
+            self._lookup = lambda key: key.text in names
 
-    def defines(self, name: bytes) -> bool:
+    def defines(self, name: _Name) -> bool:
         return self._lookup(name)
 
     def symbol_named(self, table: int, index: int, name: bytes) -> bool:
@@ -353,12 +390,10 @@ class _GnuHash:
         self.chain = bucket_start + 4 * self.buckets
         self.word = struct.Struct(order + "I")
 
-    def __call__(self, name: bytes) -> bool:
+    def __call__(self, key: _Name) -> bool:
         if not self.buckets or not self.bloom_words:
             return False
-        h = 5381
-        for byte in name:
-            h = (h * 33 + byte) & 0xFFFFFFFF
+        h, name = key.gnu, key.text
         word = self.bloom[(h // self.word_bits) % self.bloom_words]
         mask = (1 << (h % self.word_bits)) | (1 << ((h >> self.shift) % self.word_bits))
         if word & mask != mask:
@@ -388,16 +423,10 @@ class _SysvHash:
         self.bucket = struct.unpack_from(f"{order}{self.buckets}I", image.data, offset + 8)
         self.chain = struct.unpack_from(f"{order}{chains}I", image.data, offset + 8 + 4 * self.buckets)
 
-    def __call__(self, name: bytes) -> bool:
+    def __call__(self, key: _Name) -> bool:
         if not self.buckets:
             return False
-        h = 0
-        for byte in name:
-            h = ((h << 4) + byte) & 0xFFFFFFFF
-            high = h & 0xF0000000
-            if high:
-                h ^= high >> 24
-            h &= ~high & 0xFFFFFFFF
+        h, name = key.sysv, key.text
         index = self.bucket[h % self.buckets]
         for _ in range(len(self.chain)):
             if index == 0 or index >= len(self.chain):

@@ -52,6 +52,15 @@ def test_needs_and_exports_through_either_hash_table(built, kind):
         assert not exports.unreadable
 
 
+def test_one_set_of_libraries_with_both_hash_styles(built, tmp_path):
+    other = gcc("int only_here(void) { return 4; }", tmp_path / "libother.so", "-Wl,--hash-style=sysv")
+    with elf.Exports([built["gnu"], other, built["sysv"]]) as exports:
+        # asked repeatedly and in turns: the library that answered last is asked first, answers stay the same
+        for _ in range(3):
+            assert exports.provides("only_here") and exports.provides("exported_one")
+            assert not exports.provides("needed_elsewhere") and not exports.provides("absent_everywhere")
+
+
 def test_runpath_and_rpath_are_told_apart(built):
     runpath = elf.read_needs(built["runpath"], symbols=False)
     assert runpath.search_path == ("$ORIGIN/a", "/opt/b") and not runpath.uses_rpath
