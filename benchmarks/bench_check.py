@@ -1,6 +1,6 @@
 """How fast `ftdoctor` answers, beside torch's own environment report.
 
-    python benchmarks/bench_check.py [--runs N] [--source-only]
+    python benchmarks/bench_check.py [--runs N] [--as-found]
 
 Runs each command N times, round-robin (so background load hits them alike), and prints a table of
 wall-clock seconds (median, fastest, slowest) and the median CPU seconds the command and its children used.
@@ -12,7 +12,8 @@ in-process and then runs pip, lscpu and more.
 
 ftdoctor's own modules are byte-compiled first, as pip and uv do when they install a package: an editable
 checkout under PYTHONDONTWRITEBYTECODE=1 otherwise recompiles every module on every run (about 0.1 s here),
-which no installed copy does. `--source-only` measures that case instead.
+which no installed copy does. `--as-found` skips that step and measures whatever bytecode is there (none, in
+such a checkout that was never compiled).
 """
 
 from __future__ import annotations
@@ -92,11 +93,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7, help="timed runs per command (default 7)")
     parser.add_argument("--python", default=sys.executable, help="interpreter with ftdoctor (and torch) installed")
-    parser.add_argument("--source-only", action="store_true",
-                        help="do not byte-compile ftdoctor first (an editable checkout with PYTHONDONTWRITEBYTECODE)")
+    parser.add_argument("--as-found", action="store_true",
+                        help="do not byte-compile ftdoctor first: measure the bytecode as found (an editable checkout)")
     args = parser.parse_args()
     python = shutil.which(args.python) or args.python
-    compiled = "ftdoctor's bytecode as found" if args.source_only else compile_ftdoctor(python)
+    compiled = "ftdoctor's bytecode as found" if args.as_found else compile_ftdoctor(python)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{os.cpu_count()} CPU(s), load average {load}, python {python}, {args.runs} runs each (after one warm-up), "
           f"{compiled}\n")
