@@ -45,14 +45,6 @@ class ElfNeeds:
     undefined: tuple[str, ...] = ()  # undefined, non-weak dynamic symbols (only when asked for)
 
 
-def is_elf(path: Path) -> bool:
-    try:
-        with open(path, "rb") as file:
-            return file.read(4) == ELF_MAGIC
-    except OSError:
-        return False
-
-
 def read_needs(path: Path, *, symbols: bool) -> ElfNeeds:
     with _Image.open(path) as image:
         return image.guard(image.needs, symbols)
