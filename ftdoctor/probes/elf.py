@@ -148,6 +148,8 @@ class _Image:
             with open(path, "rb") as file:
                 if file.read(4) != ELF_MAGIC:
                     raise NotElf("not an ELF file")
+                # A file cut short in place while mapped would fault on access; installers write new files
+                # (new inodes) instead, so a mapped old copy stays whole until it is closed.
                 try:
                     data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
                 except ValueError:
