@@ -45,6 +45,7 @@ def test_bad_option_is_one_line_exit_3(cli):
         ("", "empty file"),
         ('{"schema": "ftdoctor-facts/1", "driver": {"gpus": [', "not valid JSON"),
         ('{"name": "some other tool"}', "not an ftdoctor facts snapshot"),
+        ('{"schema": "ftdoctor-facts/2"}', "a facts snapshot of another ftdoctor version (schema 'ftdoctor-facts/2'"),
         ('{"schema": "ftdoctor-facts/1", "driver": {"gpus": [{"index": "zero"}]}}', "key driver.gpus[0]"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
     ],

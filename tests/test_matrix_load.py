@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from ftdoctor.errors import MatrixError
-from ftdoctor.matrix import cc_tuple, load_matrix
+from ftdoctor.matrix import Matrix, cc_tuple, load_matrix
 from ftdoctor.matrix.load import FILES, matrix_dir, read_file
 
 
@@ -20,14 +20,32 @@ def _rows(obj):
 
 
 def test_every_row_has_a_source():
-    matrix = load_matrix()
-    rows = [r for r in _rows(matrix) if any(f.name == "source" for f in dataclasses.fields(r))]
+    matrix = load_matrix().read_all()
+    rows = [r for name in Matrix.__annotations__ for r in _rows(getattr(matrix, name))
+            if any(f.name == "source" for f in dataclasses.fields(r))]
     assert len(rows) > 100
     assert all(r.source.strip() for r in rows)
 
 
 def test_every_matrix_file_is_loaded():
     assert {p.name for p in matrix_dir().glob("*.toml")} == set(FILES)
+    assert {field for field, _ in FILES.values()} == set(Matrix.__annotations__)
+
+
+def test_parts_are_read_on_first_use_and_a_damaged_one_fails_there(tmp_path):
+    for name in FILES:
+        (tmp_path / name).write_text((matrix_dir() / name).read_text())
+    (tmp_path / "hf_releases.toml").write_text('schema = "ftdoctor-matrix/1"\npackages = 3\n')
+    matrix = load_matrix(tmp_path)
+    assert matrix.gpus.lookup("NVIDIA H100 80GB HBM3").compute_capability == "9.0"
+    assert "hf_releases" not in vars(matrix)  # `check` never reads the release list
+    with pytest.raises(MatrixError) as err:
+        matrix.read_all()
+    assert "hf_releases.toml" in err.value.one_line() and "packages" in err.value.one_line()
+    with pytest.raises(AttributeError):
+        matrix.no_such_part  # noqa: B018 - a typo is not a part
+    with pytest.raises(AttributeError):
+        matrix.torch = None
 
 
 @pytest.mark.parametrize(
@@ -94,3 +112,13 @@ def test_first_transformers_for_a_model_type():
     assert api.first_release_knowing("qwen3_moe") == "4.51.0"
     assert api.first_release_knowing("no-such-model") is None
     assert all(row.source for row in api.features if row.feature.startswith("model_type:"))
+
+
+def test_replace_swaps_parts_and_shares_the_rest():
+    matrix = load_matrix()
+    gpus = dataclasses.replace(matrix.gpus, gpus=())
+    changed = matrix.replace(gpus=gpus)
+    assert changed.gpus is gpus and changed.torch is matrix.torch
+    assert matrix.gpus.lookup("NVIDIA L4") is not None  # the original is untouched
+    with pytest.raises(TypeError, match="no part 'gpu'"):
+        matrix.replace(gpu=gpus)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ftdoctor import __version__
 from ftdoctor.errors import InputFileError, unreadable
 from ftdoctor.facts.model import SCHEMA, Facts
 from ftdoctor.typed_data import DataError, from_plain, to_plain
@@ -18,6 +19,12 @@ def dumps(facts: Facts) -> str:
 
 def from_dict(data: Any, *, where: str = "facts") -> Facts:
     found = data.get("schema") if isinstance(data, dict) else None
+    if isinstance(found, str) and found.startswith("ftdoctor-facts/") and found != SCHEMA:
+        raise InputFileError(
+            f"a facts snapshot of another ftdoctor version (schema {found!r}; this ftdoctor {__version__} reads {SCHEMA!r})",
+            where=where,
+            hint="judge it with the ftdoctor that saved it, or save it again with this one (`ftdoctor check --save-facts FILE`)",
+        )
     if found != SCHEMA:
         raise InputFileError(
             f"not an ftdoctor facts snapshot (schema {found!r}, expected {SCHEMA!r})",

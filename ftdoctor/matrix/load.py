@@ -57,8 +57,16 @@ def read_file(path: Path, cls: type, schema: str = MATRIX_SCHEMA, what: str = "t
         raise MatrixError(f"key {exc.path}: {exc.message}", where=str(path)) from None
 
 
+PARTS: dict[str, tuple[str, type]] = {field: (name, cls) for name, (field, cls) in FILES.items()}
+
+
 @cache
 def load_matrix(directory: Path | None = None) -> Matrix:
+    """The matrix in `directory` (default: the one shipped with ftdoctor); each part is read on first use."""
     folder = directory or matrix_dir()
-    parts = {field: read_file(folder / name, cls) for name, (field, cls) in FILES.items()}
-    return Matrix(**parts)
+
+    def read_part(field: str) -> Any:
+        name, cls = PARTS[field]
+        return read_file(folder / name, cls)
+
+    return Matrix(read_part)

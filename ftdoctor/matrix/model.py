@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -258,8 +259,12 @@ class GpuMatrix:
         return max(hits, key=lambda hit: hit[0].end() - hit[0].start())[1]
 
 
-@dataclass(frozen=True)
 class Matrix:
+    """The whole matrix: one part per `compat_matrix/*.toml` file, each read and checked the first time it is
+    used, then kept. `check` never pays for the release list only `lock` reads (a third of the load time).
+    A damaged file still fails with its file and key, at that first use; the test suite reads every part.
+    """
+
     torch: TorchMatrix
     cuda: CudaMatrix
     gpus: GpuMatrix
@@ -271,4 +276,33 @@ class Matrix:
     hf_stack: HfStackMatrix
     platform: PlatformMatrix
     distributed: DistributedMatrix
-    trainer_api: TrainerApiMatrix | None = None
+    trainer_api: TrainerApiMatrix
+
+    def __init__(self, read_part: Callable[[str], Any]) -> None:
+        """`read_part(name)` reads and checks the part called `name` (a name annotated above)."""
+        self._read_part = read_part
+
+    def __getattr__(self, name: str) -> Any:  # only reached while the part is not yet read
+        if name not in Matrix.__annotations__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        part = self._read_part(name)
+        self.__dict__[name] = part  # a race between threads reads a file twice, harmlessly
+        return part
+
+    def replace(self, **parts: Any) -> Matrix:
+        """A matrix with these parts swapped (what-if checks, tests); the others are this one's."""
+        unknown = sorted(set(parts) - set(Matrix.__annotations__))
+        if unknown:
+            raise TypeError(f"the matrix has no part {unknown[0]!r}")
+        return Matrix(lambda name: parts[name] if name in parts else getattr(self, name))
+
+    def read_all(self) -> Matrix:
+        """Read every part now (the tests, `matrix verify`): a damaged file fails here, not later."""
+        for name in Matrix.__annotations__:
+            getattr(self, name)
+        return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "_read_part":
+            raise AttributeError(f"the matrix is read-only: cannot set {name!r}")
+        object.__setattr__(self, name, value)

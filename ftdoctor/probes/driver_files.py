@@ -77,6 +77,8 @@ def pci_devices(host: Host) -> tuple[Status, tuple[PciDevice, ...], str]:
         return Status.UNKNOWN, (), "/sys/bus/pci/devices does not exist (no sysfs in this container?)"
     except OSError as exc:
         return Status.UNKNOWN, (), f"cannot list /sys/bus/pci/devices: {exc.strerror or exc}"
+    if not entries:  # every real machine has a host bridge at least: this is a sandbox's empty view
+        return Status.UNKNOWN, (), "/sys/bus/pci/devices is empty (a sandbox or VM that shows no PCI bus)"
     found = []
     for entry in entries:
         vendor = _read(entry / "vendor")

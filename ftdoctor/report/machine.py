@@ -49,7 +49,14 @@ def _driver(facts: Facts) -> str:
     if d.driver_version.value:
         cuda = f", supports CUDA ≤ {d.cuda_driver_version.value}" if d.cuda_driver_version.value else ""
         return f"{d.driver_version.value}{cuda} (from {d.driver_version.source})"
-    return "none found"
+    if facts.system.wsl:  # WSL shows the GPU through /dev/dxg, never on the PCI bus or with a kernel module
+        return "none answers (WSL: the Windows driver's libraries under /usr/lib/wsl/lib did not answer)"
+    if d.pci_devices or d.dev_nodes:
+        where = ", ".join(p.bus_id for p in d.pci_devices) or ", ".join(f"/dev/{n}" for n in d.dev_nodes)
+        return f"none answers, yet an NVIDIA GPU is there ({where})"
+    if d.pci_status != Status.OK:
+        return "none answers (whether there is an NVIDIA GPU cannot be told)"
+    return "none (no nvidia kernel module, no driver libraries, no NVIDIA GPU on the PCI bus)"
 
 
 def _torch(t) -> str:

@@ -36,7 +36,10 @@ class DriverPresent(Rule):
         evidence = {
             "kernel_module": d.kernel_module.reason or d.kernel_module.status.value,
             "nvml": d.nvml.reason or d.nvml.status.value,
+            "cuda_driver_api": d.cuda_driver_api.reason or d.cuda_driver_api.status.value,
             "nvidia_smi": d.nvidia_smi.reason or d.nvidia_smi.status.value,
+            "pci": _pci_evidence(d),
+            "dev_nodes": ", ".join(f"/dev/{n}" for n in d.dev_nodes) or "no /dev/nvidia* device node",
         }
         if ctx.facts.system.wsl:
             return _wsl_without_driver(evidence)
@@ -49,10 +52,16 @@ class DriverPresent(Rule):
                 f"no NVIDIA driver answers, and whether this machine has an NVIDIA GPU cannot be told: {why}", evidence
             )
         return Fail(
-            "no NVIDIA driver and no NVIDIA GPU on this machine: fine-tuning here runs on the CPU only "
-            "(tiny models, tests, LoRA dry runs); CUDA, bf16 on GPU, flash-attn, NCCL and 4-bit GPU kernels are unavailable",
+            "no NVIDIA driver and no NVIDIA GPU on this machine: fine-tuning here runs on the CPU only, which is "
+            "enough for tests, tiny models and config preflights but far too slow for a real LLM; CUDA, bf16 GPU "
+            "kernels, flash-attn, NCCL and bitsandbytes' GPU 4-bit (QLoRA) are unavailable",
             evidence,
             fixes=(
+                Fix(
+                    "What runs here: a tiny model trained end to end on the CPU, and a config's preflight "
+                    "against a GPU machine's saved facts before it is launched there",
+                    ("ftdoctor demo", "ftdoctor train train.yml --dry-run --facts gpu-box.json"),
+                ),
                 Fix(
                     "To judge a GPU machine from here, save its facts there and check them on this one",
                     ("ftdoctor check --save-facts gpu-box.json   # on the GPU machine",
@@ -61,6 +70,14 @@ class DriverPresent(Rule):
             ),
             severity=Severity.WARNING,
         )
+
+
+def _pci_evidence(d) -> str:
+    if d.pci_status != Status.OK:
+        return d.pci_reason or "the PCI bus could not be read"
+    if not d.pci_devices:
+        return "/sys/bus/pci/devices read: no NVIDIA display or 3D controller (vendor 0x10de, class 0x03xx)"
+    return ", ".join(f"{p.bus_id} (bound to: {p.driver or 'nothing'})" for p in d.pci_devices)
 
 
 def _gpu_without_driver(ctx: Context, evidence: dict) -> Fail:

@@ -7,7 +7,15 @@ own subprocess of the diagnosed interpreter, bounded and contained; their result
     outcome = run_smokes(host, names=["torch", "bitsandbytes-4bit", "distributed"], world_size=2)
 """
 
-from ftdoctor.verify.catalog import NAMES, SmokeOptions
-from ftdoctor.verify.run import VerifyOutcome, run_smokes
+from importlib import import_module
 
 __all__ = ["NAMES", "SmokeOptions", "VerifyOutcome", "run_smokes"]
+_HOMES = {"NAMES": "catalog", "SmokeOptions": "catalog", "VerifyOutcome": "run", "run_smokes": "run"}
+
+
+def __getattr__(name: str):
+    """Resolved on first use: `check` imports this package for its --verify options on every run, and the
+    runner (threads, process bookkeeping) is wanted only when smoke tests run."""
+    if name in _HOMES:
+        return getattr(import_module(f"ftdoctor.verify.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,7 @@ def test_the_shipped_matrix_agrees_with_the_recorded_index():
 
 def _replace_torch(series, **changes):
     releases = tuple(dataclasses.replace(r, **changes) if r.series == series else r for r in M.torch.releases)
-    return dataclasses.replace(M, torch=dataclasses.replace(M.torch, releases=releases))
+    return M.replace(torch=dataclasses.replace(M.torch, releases=releases))
 
 
 @pytest.mark.parametrize("changes, field", [
@@ -47,14 +47,14 @@ def test_wrong_torch_rows_are_reported(changes, field):
 
 def test_a_release_missing_from_the_matrix_is_reported():
     releases = tuple(r for r in M.torch.releases if r.series != "2.15")
-    report = verify(dataclasses.replace(M, torch=dataclasses.replace(M.torch, releases=releases)), RecordedIndex(FIXTURES), ("torch",))
+    report = verify(M.replace(torch=dataclasses.replace(M.torch, releases=releases)), RecordedIndex(FIXTURES), ("torch",))
     assert ("torch 2.15.0", "versions") in fields(report)
 
 
 def test_wrong_bitsandbytes_libraries_are_reported():
     bnb = M.bitsandbytes
     rows = tuple(dataclasses.replace(r, cuda_libs=r.cuda_libs[:-1]) if r.version == "0.50.2" else r for r in bnb.releases)
-    report = verify(dataclasses.replace(M, bitsandbytes=dataclasses.replace(bnb, releases=rows)), RecordedIndex(FIXTURES), ("bitsandbytes",))
+    report = verify(M.replace(bitsandbytes=dataclasses.replace(bnb, releases=rows)), RecordedIndex(FIXTURES), ("bitsandbytes",))
     assert {("bitsandbytes 0.50.0", "cuda_libs"), ("bitsandbytes 0.50.2", "cuda_libs")} <= fields(report)
 
 
@@ -63,7 +63,7 @@ def test_wrong_deepspeed_families_are_reported():
     newest = ds.releases[-1]
     family = dataclasses.replace(newest.mismatch_ok[-1], minors=newest.mismatch_ok[-1].minors + ("13.0",))
     rows = ds.releases[:-1] + (dataclasses.replace(newest, mismatch_ok=newest.mismatch_ok[:-1] + (family,)),)
-    report = verify(dataclasses.replace(M, deepspeed=dataclasses.replace(ds, releases=rows)), RecordedIndex(FIXTURES), ("deepspeed",))
+    report = verify(M.replace(deepspeed=dataclasses.replace(ds, releases=rows)), RecordedIndex(FIXTURES), ("deepspeed",))
     assert ("deepspeed 0.19.8", "mismatch_ok (op_builder/builder.py)") in fields(report)
 
 
@@ -72,7 +72,7 @@ def test_wrong_hf_requirements_are_reported():
     trl = hf.package("trl")
     rows = tuple(dataclasses.replace(r, requires=r.requires[1:]) if r.version == "1.16.0" else r for r in trl.releases)
     packages = tuple(dataclasses.replace(p, releases=rows) if p.name == "trl" else p for p in hf.packages)
-    report = verify(dataclasses.replace(M, hf_releases=dataclasses.replace(hf, packages=packages)), RecordedIndex(FIXTURES), ("hf",))
+    report = verify(M.replace(hf_releases=dataclasses.replace(hf, packages=packages)), RecordedIndex(FIXTURES), ("hf",))
     assert fields(report) == {("trl 1.16.0", "requires")}
 
 

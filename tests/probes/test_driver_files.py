@@ -89,6 +89,13 @@ def test_no_sysfs_is_unknown_not_empty(machine):
     assert reason == "/sys/bus/pci/devices does not exist (no sysfs in this container?)"
 
 
+def test_an_empty_pci_listing_is_unknown_not_no_gpu(machine):
+    machine.path("/sys/bus/pci/devices").mkdir(parents=True)  # a sandbox's view: not even a host bridge
+    status, devices, reason = driver_files.pci_devices(machine.host())
+    assert (status, devices) == (Status.UNKNOWN, ())
+    assert reason.startswith("/sys/bus/pci/devices is empty")
+
+
 def test_device_nodes(machine):
     machine.dev_nodes("nvidia0", "nvidiactl", "nvidia-uvm")
     nodes, no_access = driver_files.dev_nodes(machine.host())

@@ -33,6 +33,29 @@ def test_no_driver_no_gpu_is_a_cpu_only_warning():
     assert f.severity == WARN and "CPU only" in f.message
 
 
+def test_no_driver_says_where_it_looked_and_what_runs_here():
+    f = finding(DriverPresent, LAPTOP)
+    assert set(f.evidence) == {"kernel_module", "nvml", "cuda_driver_api", "nvidia_smi", "pci", "dev_nodes"}
+    assert f.evidence["pci"].startswith("/sys/bus/pci/devices read: no NVIDIA")
+    assert f.evidence["dev_nodes"] == "no /dev/nvidia* device node"
+    assert "far too slow for a real LLM" in f.message and "QLoRA" in f.message
+    assert "ftdoctor demo" in text(f) and "--dry-run --facts gpu-box.json" in text(f)
+
+
+def test_machine_header_names_what_no_driver_means():
+    from ftdoctor.report.machine import header_lines
+
+    def driver_line(facts):
+        return next(line for line in header_lines(facts, "x") if line.startswith("  driver"))
+
+    assert driver_line(LAPTOP).endswith("none (no nvidia kernel module, no driver libraries, no NVIDIA GPU on the PCI bus)")
+    assert "yet an NVIDIA GPU is there (0000:01:00.0)" in driver_line(no_driver_with_pci(None))
+    assert "cannot be told" in driver_line(evolve(LAPTOP, **{"driver.pci_status": Status.UNKNOWN}))
+    wsl_without = evolve(WSL, **{"driver.driver_version": Resolved(None, ""), "driver.cuda_driver_version": Resolved(None, "")})
+    assert "WSL" in driver_line(wsl_without)
+    assert driver_line(H100).startswith("  driver   580.")
+
+
 def test_gpu_on_the_bus_without_driver_is_an_error():
     assert finding(DriverPresent, no_driver_with_pci(None)).severity == ERR
 
