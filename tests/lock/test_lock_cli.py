@@ -4,6 +4,7 @@ import json
 import os
 import stat
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -123,6 +124,18 @@ def test_facts_snapshot_target(cli, tmp_path):
     result = cli("lock", "--facts", str(path), "--with", "bitsandbytes", "--explain")
     assert result.returncode == 0, result.stderr
     assert "target: NVIDIA A100-SXM4-80GB (sm_80), driver 550.54.15, Python 3.11, linux_x86_64, glibc 2.35 (facts " in result.stdout
+
+
+@pytest.mark.parametrize("machine", ["driver-mismatch", "container-no-userspace"])
+def test_gpus_the_driver_cannot_list_are_one_line_not_a_cpu_target(cli, machine):
+    """GPUs on the PCI bus that no driver source listed: not a CPU-only target (whose every build the rules would
+    refuse, ending in a misleading 'nothing fits'), but one line saying what is missing and how to go on."""
+    path = Path(__file__).resolve().parents[1] / "machines" / f"{machine}.json"
+    result = cli("lock", "--facts", str(path))
+    assert result.returncode == 3, result.stdout
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "nothing fits" not in result.stdout + line
+    assert "NVIDIA GPUs" in line and "on the PCI bus" in line and "the driver listed none" in line and "--gpu NAME" in line
 
 
 def test_resolve_without_network_is_one_line(cli):
