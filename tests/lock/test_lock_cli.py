@@ -30,6 +30,16 @@ def test_variant_from_pytorch_index_gets_its_index_line(cli):
     assert "torch==2.14.1+cu126  # cu126" in result.stdout
 
 
+def test_a_flash_attn_source_build_comes_with_its_recipe_and_what_it_needs(cli):
+    result = cli("lock", "--gpu", "H100", "--driver", "550.54.15", "--python", "3.11", "--with", "flash-attn", "--prefer", "newest")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "flash-attn==" not in [line.split("  ")[0] for line in text.splitlines() if not line.startswith("#")]
+    recipe = text.split("no prebuilt wheel fits; once the packages above are installed run:", 1)[1]
+    assert "#   MAX_JOBS=4 pip install --no-build-isolation flash-attn==" in recipe
+    assert "nvcc >= 11.7 of CUDA 12" in " ".join(line.lstrip("# ") for line in recipe.splitlines())  # the build's toolkit
+
+
 def test_explain_says_why_and_what_was_ruled_out(cli):
     result = cli(*H100, "--with", "flash-attn", "--explain")
     out = result.stdout
