@@ -11,10 +11,11 @@ from ftdoctor.errors import ExitCode
 
 DESCRIPTION = """Maintainer commands for ftdoctor's compatibility matrix (compat_matrix/*.toml).
 
-  verify  re-derive from the package index what can be derived (versions that exist, the CUDA pins and ABI of
-          torch's wheels, wheel tags and Python versions, bitsandbytes' native libraries, DeepSpeed's
-          requirements and op-builder rules, the HF stack's Requires-Dist/Requires-Python) and report every
-          disagreement with the data. Needs the network (pip's configured index), or recorded answers.
+  verify  re-derive from the package index what can be derived (versions that exist, the CUDA pins, ABI and
+          compiled GPU architectures of torch's wheels, wheel tags and Python versions, bitsandbytes' native
+          libraries, DeepSpeed's requirements and op-builder rules, the HF stack's Requires-Dist and
+          Requires-Python) and report every disagreement with the data. Needs the network (pip's
+          configured index), or recorded answers.
   docs    write the human-readable matrix page, generated from the data."""
 
 EPILOG = """examples:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from ftdoctor import atomic
 from ftdoctor.fix import env_child
 from ftdoctor.fix.plan import Change, Plan, Step, _change
 from ftdoctor.lock.proposal import Pin
@@ -199,13 +200,11 @@ def _env_step(step: Step, prefix: str, kind: str) -> StepResult:
     target = activation_file(prefix, kind)
     if target is None or (kind == "venv" and not target.exists()):
         return StepResult(step, True, "not persisted (no venv or conda activation to write to): run it in your shell")
-    original = target.read_text(encoding="utf-8") if target.exists() else None
+    original = target.read_text(encoding="utf-8") if target.exists() else ""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(_with_block(original or "", step.env), encoding="utf-8")
+        # through a rename: a failure (or a shell sourcing it meanwhile) never sees half an activate script
+        atomic.write_text(target, _with_block(original, step.env), overwrite=True)
     except OSError as exc:
-        if original is not None:
-            target.write_text(original, encoding="utf-8")
         return StepResult(step, False, f"cannot write {target}: {exc.strerror}; left as it was")
     return StepResult(step, True, f"written to {target} (active in new shells of this environment)")
 

@@ -1,10 +1,12 @@
 """Questions to the package index: which versions exist, which files a version has (with hashes), what a
-wheel contains and what its METADATA or one of its files says, what a file inside an sdist says."""
+wheel contains and what its METADATA or one of its files says (or which strings a binary member holds), what a
+file inside an sdist says."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import ssl
 import struct
 import tarfile
@@ -98,6 +100,16 @@ class LiveIndex:
         entries = self._central_directory(file.url)
         name = next((n for n in sorted(entries) if n.endswith(suffix)), None)
         return None if name is None else self._member(file.url, entries[name]).decode("utf-8", "replace")
+
+    def wheel_grep(self, file: IndexFile, suffix: str, pattern: str) -> list[str] | None:
+        """Every distinct match of `pattern` (a bytes regex, ASCII) in the first member whose path ends with
+        `suffix`, e.g. the arch list compiled into a shared library; None when there is no such member."""
+        entries = self._central_directory(file.url)
+        name = next((n for n in sorted(entries) if n.endswith(suffix)), None)
+        if name is None:
+            return None
+        found = re.findall(pattern.encode("ascii"), self._member(file.url, entries[name]))
+        return sorted({m.decode("ascii", "replace") for m in found})
 
     def sdist_text(self, file: IndexFile, suffix: str) -> str | None:
         body, _ = self._get(file.url)

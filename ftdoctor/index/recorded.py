@@ -52,6 +52,9 @@ class RecordedIndex:
     def wheel_text(self, file: IndexFile, suffix: str) -> str | None:
         return self._answer(_project_of(file), "wheel_text", f"{file.filename}|{suffix}")
 
+    def wheel_grep(self, file: IndexFile, suffix: str, pattern: str) -> list[str] | None:
+        return self._answer(_project_of(file), "wheel_grep", f"{file.filename}|{suffix}|{pattern}")
+
     def sdist_text(self, file: IndexFile, suffix: str) -> str | None:
         return self._answer(_project_of(file), "sdist_text", f"{file.filename}|{suffix}")
 
@@ -94,6 +97,11 @@ class Recorder:
         if found and suffix.endswith("METADATA"):
             found = found.split("\n\n", 1)[0] + "\n"  # the headers; the long description is not an answer anyone reads
         self._put(_live_project(self, file), "wheel_text", f"{file.filename}|{suffix}", found)
+        return found
+
+    def wheel_grep(self, file: IndexFile, suffix: str, pattern: str) -> list[str] | None:
+        found = self.live.wheel_grep(file, suffix, pattern)  # the matches only: the member is megabytes of binary
+        self._put(_live_project(self, file), "wheel_grep", f"{file.filename}|{suffix}|{pattern}", found)
         return found
 
     def sdist_text(self, file: IndexFile, suffix: str) -> str | None:

@@ -1,7 +1,7 @@
 """`ftdoctor matrix verify`: re-derive from the package index what can be derived, and list every place where
 the matrix says something else. Each topic reads only what the index itself states: version lists, file names
-and their tags, wheel METADATA, files inside wheels (torch/version.py, TorchConfig.cmake, bitsandbytes'
-native libraries) and inside sdists (DeepSpeed's requirements and op builder)."""
+and their tags, wheel METADATA, files inside wheels (torch/version.py, TorchConfig.cmake, the arch list in
+libtorch_python.so, bitsandbytes' native libraries) and inside sdists (DeepSpeed's requirements and op builder)."""
 
 from __future__ import annotations
 
@@ -144,6 +144,35 @@ def _torch_release(matrix, index, report: VerifyReport, release) -> None:
     cmake = index.wheel_text(wheel, "share/cmake/Torch/TorchConfig.cmake") or ""
     abi = "_GLIBCXX_USE_CXX11_ABI=0" not in cmake  # no flag: the compiler's default, the cxx11 ABI
     report.check(file, row, "cxx11_abi (TorchConfig.cmake)", release.cxx11_abi, abi)
+    _torch_archs(index, report, file, row, release, wheel)
+
+
+# The arch list torch was compiled for, as torch.cuda.get_arch_list() returns it: CMake's readable gencode list
+# ("sm_75 ... sm_120", plus "compute_XY" for each arch that also carries PTX), a string in libtorch_python.so.
+ARCH_FLAGS = r"(?:sm|compute)_[0-9]{2,3}[af]?(?: (?:sm|compute)_[0-9]{2,3}[af]?)+"
+
+
+def _torch_archs(index, report: VerifyReport, file: str, row: str, release, wheel: IndexFile) -> None:
+    """The default wheel's SASS and PTX architectures against the matrix's row for its CUDA variant."""
+    variant = next((v for v in release.variants if v.cuda == release.default_cuda), None)
+    if variant is None:
+        return
+    runs = index.wheel_grep(wheel, "torch/lib/libtorch_python.so", ARCH_FLAGS) or []
+    if not runs:
+        report.check(file, row, "archs (libtorch_python.so arch list)", "present", "not found in the wheel", False)
+        return
+    flags = [f.split("_") for f in max(runs, key=len).split()]  # other runs are stray fragments of other strings
+    sass = [_cc(number) for kind, number in flags if kind == "sm"]
+    ptx = [_cc(number) for kind, number in flags if kind == "compute"]
+    name = f"cu{release.default_cuda.replace('.', '')}"
+    report.check(file, row, f"archs of {name} (libtorch_python.so arch list)", list(variant.archs), sass)
+    report.check(file, row, f"ptx of {name} (libtorch_python.so arch list)", list(variant.ptx), ptx)
+
+
+def _cc(number: str) -> str:
+    """'120' -> '12.0', '90a' -> '9.0a': the matrix's spelling of an nvcc arch number."""
+    major, minor, suffix = re.fullmatch(r"(\d+)(\d)([af]?)", number).groups()
+    return f"{major}.{minor}{suffix}"
 
 
 def _cpython(filename: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import textwrap
 
 from ftdoctor.errors import UsageError
 from ftdoctor.lock.resolution import Resolution
@@ -84,6 +85,8 @@ def _after_install(result: LockResult, resolution: Resolution | None) -> list[st
         if pin.build:
             lines += ["#", f"# flash-attn {pin.version}: no prebuilt wheel fits; once the packages above are installed run:"]
             lines += [f"#   {command}" for command in pin.build]
+            # what the build needs (nvcc of torch's CUDA major, memory, time) travels with the commands
+            lines += [f"# {line}" for line in textwrap.wrap(pin.reasons[0], 110)] if pin.reasons else []
         elif pin.url and resolution is not None:
             lines += ["#", f"# {pin.name} comes from its project's release page, which publishes no hash; once the",
                       "# packages above are installed run:", f"#   pip install --no-deps {pin.url}"]

@@ -164,6 +164,13 @@ def from_facts(facts: Facts, matrix, origin: str) -> Target:
     if gpus and not facts.driver.driver_version.value:
         raise UsageError("the machine has NVIDIA GPUs but no driver answered", where=origin,
                          hint="fix the driver first (`ftdoctor check` says why), or describe the target with --driver")
+    if not gpus and (facts.driver.pci_devices or facts.driver.dev_nodes):
+        # Taken as CPU-only, every CPU build would be refused by the rules (an NVIDIA GPU is there) and every CUDA
+        # build by the target (no GPU listed): "nothing fits" would hide the real cause.
+        seen = f"{len(facts.driver.pci_devices)} on the PCI bus" if facts.driver.pci_devices else "/dev/nvidia* device nodes"
+        raise UsageError(f"the machine has NVIDIA GPUs ({seen}) but the driver listed none, so their models are unknown",
+                         where=origin, hint="fix the driver first (`ftdoctor check` says why), or describe the target: "
+                         "--gpu NAME --driver VERSION --python X.Y")
     python = facts_view.python_series(facts)
     if python is None:
         raise UsageError("the snapshot does not say which Python it has", where=origin, hint="add --python 3.12")

@@ -19,6 +19,7 @@ from ftdoctor.facts.model import Facts, Status
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.fleet import FleetContext, Machine
 from ftdoctor.rules.base import Fail, Info, Pass, Rule, Unknown
+from ftdoctor.rules.torch_choice import TORCH_INDEX
 
 FAMILY = "fleet"
 UNKNOWN = None  # a value function returns it when the fact could not be determined on that machine
@@ -79,21 +80,24 @@ def everywhere(ctx: FleetContext) -> str:
     return "on both machines" if len(ctx.machines) == 2 else f"on all {len(ctx.machines)} machines"
 
 
-def pip_fix(ctx: FleetContext, spread: dict[str | None, list[str]], requirement: Callable[[str], str]) -> tuple[Fix, ...]:
+def pip_fix(ctx: FleetContext, spread: dict[str | None, list[str]], requirement: Callable[[str], str],
+            options: Callable[[str], tuple[str, ...]] = lambda value: ()) -> tuple[Fix, ...]:
     target = majority(spread)
     if target is None:
         return ()
     by_name = {m.name: m for m in ctx.machines}
     commands = [
-        f"# on {name}: {_pip(by_name[name], requirement(target))}"
+        f"# on {name}: {_pip(by_name[name], requirement(target), options(target))}"
         for value, names in spread.items() if value != target for name in names
     ]
-    return (Fix(f"install the same version everywhere ({target}, what most machines have)", tuple(commands)),)
+    counts = sorted((len(names) for value, names in spread.items() if value is not None), reverse=True)
+    why = "the newest of a tie" if len(counts) > 1 and counts[0] == counts[1] else "what most machines have"
+    return (Fix(f"install the same version everywhere ({target}, {why})", tuple(commands)),)
 
 
-def _pip(machine: Machine, requirement: str) -> str:
+def _pip(machine: Machine, requirement: str, options: tuple[str, ...] = ()) -> str:
     python = machine.facts.python.executable or "python"
-    return f"{shlex.quote(python)} -m pip install {shlex.quote(requirement)}"
+    return " ".join([shlex.quote(python), "-m", "pip", "install", shlex.quote(requirement), *map(shlex.quote, options)])
 
 
 def dist_version(name: str) -> Value:
@@ -164,7 +168,7 @@ class SameTorch(Rule):
         outcome = compare(ctx, "torch build", _torch)
         if isinstance(outcome, Fail):
             spread = groups(ctx, _torch)
-            return Fail(outcome.message, outcome.evidence, pip_fix(ctx, spread, _torch_requirement))
+            return Fail(outcome.message, outcome.evidence, pip_fix(ctx, spread, _torch_requirement, _torch_index))
         return outcome
 
 
@@ -180,6 +184,12 @@ def _torch(facts: Facts) -> str | None:
 
 def _torch_requirement(value: str) -> str:
     return "torch==" + value.split()[0]
+
+
+def _torch_index(value: str) -> tuple[str, ...]:
+    """A build with a local label (+cu130, +cpu) exists only on PyTorch's index of that variant."""
+    label = Version(value.split()[0]).local if _version_key(value)[0] else None
+    return ("--index-url", f"{TORCH_INDEX}/{label}") if label else ()
 
 
 class SameNccl(Rule):
@@ -226,7 +236,13 @@ class SameCudaLibraries(Rule):
     severity = Severity.WARNING
 
     def check(self, ctx: FleetContext) -> Pass | Fail | Unknown:
-        return _package_family(ctx, "CUDA library wheels", CUDA_WHEEL, Severity.WARNING)
+        outcome = _package_family(ctx, "CUDA library wheels", CUDA_WHEEL, Severity.WARNING)
+        if isinstance(outcome, Fail) and len(groups(ctx, _torch)) > 1:
+            # the wheels are torch's own pins: aligning them one by one would break the torch that needs them
+            return Fail(outcome.message, outcome.evidence, (Fix(
+                "install the same torch build everywhere (CMP103): these wheels are the ones it pins",
+            ),), outcome.severity)
+        return outcome
 
 
 def _package_family(ctx: FleetContext, what: str, pattern: re.Pattern[str], severity: Severity) -> Pass | Fail | Unknown:

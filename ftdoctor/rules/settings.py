@@ -57,18 +57,24 @@ class Settings:
         )
 
 
-def _check_prefixes(option: str, prefixes) -> None:
-    if not prefixes:
-        return
-    from ftdoctor.rules import all_codes
+LIST_RULES = "`ftdoctor check --list-rules` and `ftdoctor train --list-rules` list them"
 
-    codes = all_codes()
-    unknown = [p for p in prefixes if not any(code.startswith(p) for code in codes)]
+
+def _check_prefixes(option: str, prefixes) -> None:
+    unknown = _unknown_prefixes(prefixes)
     if unknown:
         from ftdoctor.errors import UsageError
 
-        raise UsageError(f"{unknown[0]} is not a rule code or the start of one", where=option,
-                         hint="`ftdoctor check --list-rules` and `ftdoctor train --list-rules` list them")
+        raise UsageError(f"{unknown[0]} is not a rule code or the start of one", where=option, hint=LIST_RULES)
+
+
+def _unknown_prefixes(prefixes) -> list[str]:
+    if not prefixes:
+        return []
+    from ftdoctor.rules import all_codes
+
+    codes = all_codes()
+    return [p for p in prefixes if not any(code.startswith(p) for code in codes)]
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -114,4 +120,13 @@ def _parse(section: object, where: str) -> Settings:
     fail_on = section.get("fail-on", "warning")
     if fail_on not in FAIL_ON:
         raise InputFileError(f"[tool.ftdoctor] fail-on must be one of {', '.join(FAIL_ON)}", where=where)
-    return Settings(select=tuple(select), ignore=dict(ignore), fail_on=fail_on, source=where)
+    # as on the command line: any case, and a prefix that names no rule is refused (a select that matches
+    # nothing would judge nothing and pass; an ignore that matches nothing leaves the rule the writer meant on)
+    select = [s.strip().upper() for s in select]
+    ignore = {prefix.strip().upper(): reason for prefix, reason in ignore.items()}
+    for key, prefixes in (("select", select), ("ignore", list(ignore))):
+        unknown = _unknown_prefixes(prefixes)
+        if unknown:
+            raise InputFileError(f"[tool.ftdoctor] {key}: {unknown[0]} is not a rule code or the start of one",
+                                 where=where, hint=LIST_RULES)
+    return Settings(select=tuple(select), ignore=ignore, fail_on=fail_on, source=where)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ci_machines import gpu_without_driver, node, save
+from ci_machines import gpu_without_driver, laptop, node, save
 from test_ci_formats import parse_annotation
 
 ACTION_DIR = Path(__file__).resolve().parent.parent.parent / ".github" / "actions" / "ftdoctor"
@@ -126,3 +126,24 @@ def test_check_options_the_script_uses_exist(cli):
         assert option in help_text
     if "--verify" not in help_text:
         pytest.skip("`check --verify` (the verify work) is not merged in this branch yet; the action passes it")
+
+
+def test_without_a_fail_on_input_the_repository_settings_decide(tmp_path):
+    """The action and the hooks read the same [tool.ftdoctor]: an input left empty must not override it."""
+    facts = save(gpu_without_driver(), tmp_path / "box.json")  # DRV100: an error
+    workspace = tmp_path / "repo"
+    workspace.mkdir()
+    (workspace / "pyproject.toml").write_text('[tool.ftdoctor]\nignore = { DRV = "checked on the GPU runner" }\n')
+    outputs, summary = tmp_path / "github_output", tmp_path / "step_summary"
+    env = {**os.environ, "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary),
+           "FTDOCTOR_BIN": FTDOCTOR, "GITHUB_ACTION_PATH": str(ACTION_DIR), "FTDOCTOR_FACTS": str(facts), "FTDOCTOR_FAIL_ON": ""}
+    result = subprocess.run(["bash", str(SCRIPT), "check"], capture_output=True, text=True, env=env, cwd=workspace, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "exit-code=0" in outputs.read_text() and "checked on the GPU runner" in summary.read_text()
+    (workspace / "pyproject.toml").write_text('[tool.ftdoctor]\nfail-on = "error"\n')
+    laptop_facts = save(laptop(), tmp_path / "laptop.json")  # a warning only
+    for fail_on, code in (("", "0"), ("warning", "1")):  # the file's fail-on, then the input over it
+        outputs.write_text("")
+        run_env = {**env, "FTDOCTOR_FACTS": str(laptop_facts), "FTDOCTOR_FAIL_ON": fail_on}
+        subprocess.run(["bash", str(SCRIPT), "check"], capture_output=True, text=True, env=run_env, cwd=workspace, timeout=300)
+        assert f"exit-code={code}" in outputs.read_text(), fail_on

@@ -59,7 +59,28 @@ def test_messages_and_fixes_name_the_odd_node(cli, tmp_path):
     assert torch["message"] == (
         "torch build differs: 2.8.0+cu128 (CUDA 12.8) on node1, node3; 2.7.1+cu126 (CUDA 12.6) on node2"
     )
-    assert torch["fixes"][0]["commands"] == ["# on node2: /opt/venv/bin/python -m pip install torch==2.8.0+cu128"]
+    # a +cu128 build is only on PyTorch's cu128 index: without it pip finds no such version
+    assert torch["fixes"][0]["commands"] == [
+        "# on node2: /opt/venv/bin/python -m pip install torch==2.8.0+cu128 --index-url https://download.pytorch.org/whl/cu128"
+    ]
+    assert "what most machines have" in torch["fixes"][0]["summary"]
+
+
+def test_cuda_wheels_of_different_torch_builds_are_aligned_through_torch(cli, tmp_path):
+    """Pinning cuBLAS/cuDNN wheels one by one across two torch builds would break the torch that pins them."""
+    from ci_machines import PACKAGES, _with_packages
+
+    a = save(node("node1"), tmp_path / "a.json")
+    other_torch = variants()["CMP103"]  # 2.7.1+cu126, with the cuBLAS wheel that build pins
+    b = save(_with_packages(other_torch, **{**{d.name: d.version for d in other_torch.python.distributions if d.name in PACKAGES},
+                                            "nvidia-cublas-cu12": "12.6.4.1"}), tmp_path / "b.json")
+    findings = {f["code"]: f for f in cli("compare", str(a), str(b), "--json").json()["data"]["findings"]}
+    assert findings["CMP103"]["severity"] == "error" and findings["CMP105"]["severity"] == "warning"
+    assert [fix["summary"] for fix in findings["CMP105"]["fixes"]] == [
+        "install the same torch build everywhere (CMP103): these wheels are the ones it pins"]
+    same_torch = save(variants()["CMP105"], tmp_path / "c.json")
+    alone = {f["code"]: f for f in cli("compare", str(a), str(same_torch), "--json").json()["data"]["findings"]}
+    assert all(c.startswith("# on ") and " -m pip install " in c for fix in alone["CMP105"]["fixes"] for c in fix["commands"])
 
 
 def test_a_tie_aligns_on_the_newer_version(cli, tmp_path):
@@ -68,6 +89,7 @@ def test_a_tie_aligns_on_the_newer_version(cli, tmp_path):
     (stack,) = [f for f in cli("compare", str(a), str(b), "--json").json()["data"]["findings"] if f["code"] == "CMP106"]
     assert "transformers: 4.56.1 on node1; 4.57.0 on node2" in stack["message"]
     assert stack["fixes"][0]["commands"] == ["# on node1: /opt/venv/bin/python -m pip install transformers==4.57.0"]
+    assert stack["fixes"][0]["summary"] == "install the same version everywhere (4.57.0, the newest of a tie)"
 
 
 def test_other_packages_differing_are_information(cli, tmp_path):

@@ -103,3 +103,24 @@ def test_step_summary_is_appended_never_replaced(cli, project):
     text = summary.read_text()
     assert text.startswith("# earlier step\n## ftdoctor check: ✅ passed")
     assert REASON in text
+
+
+def test_settings_prefixes_are_read_in_any_case(cli, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.ftdoctor]\nignore = ["drv"]\n')
+    save(laptop(), tmp_path / "laptop.json")
+    result = cli("check", "--facts", "laptop.json", "--json", cwd=tmp_path).json()
+    driver = [f for f in result["data"]["findings"] if f["code"].startswith("DRV")]
+    assert driver and all(f["severity"] == "skipped" and f["message"].startswith("ignored: ") for f in driver)
+    assert result["exit_code"] == 0  # DRV100, the laptop's only warning, is ignored
+
+
+@pytest.mark.parametrize("setting", ['select = ["DRV1O0"]', 'ignore = { TLK4O1 = "typo" }'])
+def test_a_settings_prefix_that_names_no_rule_is_one_line(cli, tmp_path, setting):
+    """A select that matches nothing would judge nothing and pass; an ignore that matches nothing leaves on the
+    rule its writer meant to switch off: both are refused, as on the command line."""
+    (tmp_path / "pyproject.toml").write_text(f"[tool.ftdoctor]\n{setting}\n")
+    save(laptop(), tmp_path / "laptop.json")
+    result = cli("check", "--facts", "laptop.json", cwd=tmp_path)
+    assert result.returncode == 3 and result.stdout == ""
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "pyproject.toml" in line and "is not a rule code" in line

@@ -4,6 +4,7 @@ import json
 import os
 import stat
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,16 @@ def test_variant_from_pytorch_index_gets_its_index_line(cli):
     result = cli("lock", "--gpu", "V100", "--driver", "535.104.05", "--python", "3.12", "--prefer", "newest")
     assert "--extra-index-url https://download.pytorch.org/whl/cu126" in result.stdout
     assert "torch==2.14.1+cu126  # cu126" in result.stdout
+
+
+def test_a_flash_attn_source_build_comes_with_its_recipe_and_what_it_needs(cli):
+    result = cli("lock", "--gpu", "H100", "--driver", "550.54.15", "--python", "3.11", "--with", "flash-attn", "--prefer", "newest")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "flash-attn==" not in [line.split("  ")[0] for line in text.splitlines() if not line.startswith("#")]
+    recipe = text.split("no prebuilt wheel fits; once the packages above are installed run:", 1)[1]
+    assert "#   MAX_JOBS=4 pip install --no-build-isolation flash-attn==" in recipe
+    assert "nvcc >= 11.7 of CUDA 12" in " ".join(line.lstrip("# ") for line in recipe.splitlines())  # the build's toolkit
 
 
 def test_explain_says_why_and_what_was_ruled_out(cli):
@@ -123,6 +134,18 @@ def test_facts_snapshot_target(cli, tmp_path):
     result = cli("lock", "--facts", str(path), "--with", "bitsandbytes", "--explain")
     assert result.returncode == 0, result.stderr
     assert "target: NVIDIA A100-SXM4-80GB (sm_80), driver 550.54.15, Python 3.11, linux_x86_64, glibc 2.35 (facts " in result.stdout
+
+
+@pytest.mark.parametrize("machine", ["driver-mismatch", "container-no-userspace"])
+def test_gpus_the_driver_cannot_list_are_one_line_not_a_cpu_target(cli, machine):
+    """GPUs on the PCI bus that no driver source listed: not a CPU-only target (whose every build the rules would
+    refuse, ending in a misleading 'nothing fits'), but one line saying what is missing and how to go on."""
+    path = Path(__file__).resolve().parents[1] / "machines" / f"{machine}.json"
+    result = cli("lock", "--facts", str(path))
+    assert result.returncode == 3, result.stdout
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "nothing fits" not in result.stdout + line
+    assert "NVIDIA GPUs" in line and "on the PCI bus" in line and "the driver listed none" in line and "--gpu NAME" in line
 
 
 def test_resolve_without_network_is_one_line(cli):

@@ -91,6 +91,18 @@ def test_source_build_in_a_devel_image_without_build_isolation():
     assert runs(text).index(build) > next(i for i, s in enumerate(runs(text)) if "ninja==1.13.0" in s)
 
 
+def test_deepspeed_gets_a_devel_image_for_the_ops_it_compiles_at_first_use():
+    """A runtime image has no nvcc: DeepSpeed's FusedAdam or CPUAdam would fail at the first training step."""
+    spec = prebuilt(requirements=(*LOCK, f"deepspeed==0.18.9 --hash={HASH}"))
+    text = render(spec, IMAGES)
+    assert instructions(text)[0] == ("FROM", "nvidia/cuda:12.8.1-devel-ubuntu24.04")
+    assert "python3.11-dev build-essential" in runs(text)[0]  # Python headers and g++ for the JIT build
+    assert "devel: deepspeed compiles its CUDA ops with this nvcc at first use" in text
+    cpu = render(DockerfileSpec(python="3.12", requirements=("torch==2.8.0+cpu", "deepspeed==0.18.9")), IMAGES)
+    assert instructions(cpu)[0] == ("FROM", "ubuntu:24.04")  # no CUDA: the plain OS image, but g++ for CPUAdam
+    assert "python3 python3-venv python3-dev build-essential" in runs(cpu)[0]
+
+
 def test_build_tools_the_lock_lacks_are_installed_pinned_before_the_build():
     spec = source_build(requirements=PLAIN[:3], flash_attn=SourceBuild(
         "flash-attn==2.8.3", build_requirements=("packaging==25.0", "psutil==7.0.0", "ninja==1.13.0")))
@@ -162,8 +174,9 @@ HADOLINT = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or sh
         source_build(python="3.10"),
         DockerfileSpec(python="3.12", requirements=("torch==2.8.0+cpu",)),
         prebuilt(cuda="13.2", requirements=(f"torch==2.11.0+cu132 --hash={HASH}",), flash_attn=None, system="ubuntu22.04"),
+        prebuilt(requirements=(*LOCK, f"deepspeed==0.18.9 --hash={HASH}")),
     ],
-    ids=["prebuilt", "source-build", "own-python", "cpu", "cuda-13.2"],
+    ids=["prebuilt", "source-build", "own-python", "cpu", "cuda-13.2", "deepspeed"],
 )
 def test_hadolint_finds_nothing(spec, tmp_path):
     path = tmp_path / "Dockerfile"

@@ -45,6 +45,17 @@ def test_wrong_torch_rows_are_reported(changes, field):
     assert ("torch 2.8", field) in fields(report)
 
 
+@pytest.mark.parametrize("changes, field", [
+    (dict(ptx=("12.0",)), "ptx of cu130 (libtorch_python.so arch list)"),  # the index wheel carries no PTX
+    (dict(archs=("7.5", "8.0", "8.6", "9.0", "10.0")), "archs of cu130 (libtorch_python.so arch list)"),  # sm_120 is in it
+])
+def test_wrong_arch_lists_of_the_default_wheel_are_reported(changes, field):
+    release = M.torch.release_for("2.14.1")
+    variants = tuple(dataclasses.replace(v, **changes) if v.cuda == release.default_cuda else v for v in release.variants)
+    report = verify(_replace_torch("2.14", variants=variants), RecordedIndex(FIXTURES), ("torch",))
+    assert fields(report) == {("torch 2.14", field)}
+
+
 def test_a_release_missing_from_the_matrix_is_reported():
     releases = tuple(r for r in M.torch.releases if r.series != "2.15")
     report = verify(M.replace(torch=dataclasses.replace(M.torch, releases=releases)), RecordedIndex(FIXTURES), ("torch",))

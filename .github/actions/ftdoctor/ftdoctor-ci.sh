@@ -25,8 +25,13 @@ install() {
 last=0
 run_ftdoctor() {
   # Annotations on stdout, where the runner reads them; the exit code in $last, not the end of the script.
+  # No fail-on input: the repository's [tool.ftdoctor] fail-on decides (else warning), as for the hooks.
   last=0
-  "$ftdoctor" "$@" --format github --step-summary "$summary" --fail-on "${FTDOCTOR_FAIL_ON:-warning}" || last=$?
+  local fail_on=()
+  if [ -n "${FTDOCTOR_FAIL_ON:-}" ]; then
+    fail_on=(--fail-on "$FTDOCTOR_FAIL_ON")
+  fi
+  "$ftdoctor" "$@" --format github --step-summary "$summary" ${fail_on[@]+"${fail_on[@]}"} || last=$?
 }
 
 check() {
