@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ftdoctor.facts.model import Distribution, DriverFacts, Facts, Gpu, PythonEnvFacts, Status, TorchFacts
 from ftdoctor.findings import Severity
 from ftdoctor.trainer.target import from_facts
-from preflight_helpers import STACK, codes, cpu_target, gpu_target, one, run_preflight
+from preflight_helpers import STACK, codes, cpu_target, facts_machine, gpu_target, one, run_preflight
 
 HEAD = ("base_model: ./model\nmicro_batch_size: 2\ngradient_accumulation_steps: 2\nlearning_rate: 0.0002\n"
         "datasets:\n  - path: data/chat.jsonl\n    type: chat_template\n")
@@ -79,16 +78,6 @@ def test_sharding_needs_processes_and_fsdp_on_cpu_is_ddp(tiny_project):
     _, missing = judge(tiny_project, "deepspeed: ds.json", gpu_target(count=2, packages={
         k: v for k, v in STACK.items() if k != "deepspeed"}))
     assert one(missing, "CEN808").severity == Severity.ERROR
-
-
-def facts_machine(gpus: int, nccl: str | None, torch_cuda: str | None = "12.8") -> Facts:
-    devices = tuple(Gpu(index=i, name="NVIDIA H100 80GB HBM3", source="nvml", compute_capability="9.0",
-                        memory_total_mib=81559) for i in range(gpus))
-    packages = tuple(Distribution(name=k, version=v) for k, v in STACK.items())
-    return Facts(driver=DriverFacts(gpus=devices),
-                 python=PythonEnvFacts(status=Status.OK, distributions=packages),
-                 torch=TorchFacts(status=Status.OK, source="subprocess", version="2.8.0+cu128", cuda=torch_cuda,
-                                  nccl=nccl))
 
 
 def test_a_saved_snapshot_without_nccl_or_with_a_cpu_torch(tiny_project):

@@ -321,7 +321,8 @@ def _optimizer_detail(x: MemoryInputs) -> str:
         text = "DeepSpeed: float32 master weights and two float32 moments (12 bytes per trainable parameter)"
     else:
         states, size = _states(x.optimizer)
-        text = f"{x.optimizer}: {states} state(s) of {size or 'the parameter dtype'} bytes per trainable parameter"
+        each = f"{size:g} bytes" if size is not None else f"{_trainable(x)[1]} bytes, the trainable parameters' dtype"
+        text = f"{x.optimizer}: {states} state(s) of {each} per trainable parameter"
     if x.sharding.offload_optimizer:
         return text + ", offloaded to CPU memory"
     return text + _sharded_note(x, optimizer=True)
