@@ -54,6 +54,25 @@ def test_every_error_is_reported_at_once_with_its_line(write_config):
     assert "true, false, auto" in value.message
 
 
+def test_a_quoted_boolean_is_named_as_such(write_config):
+    # `bf16: "true"` used to read "`bf16: true` is not allowed: expected true, false, auto"
+    loaded = load_config(write_config("""
+        base_model: m
+        learning_rate: 1
+        datasets: [{path: a}]
+        bf16: "true"
+        load_in_4bit: 'False'
+        tf32: auto
+        """))
+    found = {i.path: (i.kind, i.message, i.hint) for i in loaded.issues}
+    assert found == {
+        ("bf16",): ("type", '`bf16: "true"` is a quoted string, not a boolean', "write `bf16: true` without quotes"),
+        ("load_in_4bit",): ("type", '`load_in_4bit: "False"` is a quoted string, not a boolean',
+                            "write `load_in_4bit: false` without quotes"),
+    }
+    assert loaded.config.tf32 == "auto" and loaded.config.bf16 is None
+
+
 def test_unknown_key_far_from_any_name_has_no_suggestion(write_config):
     loaded = load_config(write_config("base_model: m\nlearning_rate: 1\ndatasets: [{path: a}]\nzzqq_xyz: 1\n"))
     [issue] = issues(loaded, "unknown")

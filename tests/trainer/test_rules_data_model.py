@@ -86,6 +86,21 @@ def test_preference_data_for_sft_and_conversations_for_dpo(tiny_project):
     assert "chosen" in one(dpo, "DAT504").message
 
 
+def test_trl_style_pairs_under_chat_template_default(tiny_project):
+    """prompt/chosen/rejected rows: Axolotl's chat_template.default reads the prompt from `messages`, so the fix is
+    field_messages: prompt (not the type the config already has); once mapped, the prompt-only turns are fine."""
+    dpo = HEAD + "rl: dpo\nadapter: lora\nlora_target_linear: true\ndatasets:\n  - path: data/pairs.jsonl\n" \
+                 "    type: chat_template.default\n"
+    _, unmapped = write(tiny_project, dpo)
+    assert one(unmapped, "DAT504").fixes[0].summary == "use `type: chat_template.default` with `field_messages: prompt`"
+    _, mapped = write(tiny_project, dpo + "    field_messages: prompt\n")
+    assert not {"DAT504", "DAT505"} & codes(mapped)
+    assert [f.severity for f in mapped if f.code == "DAT505"] == [Severity.OK]
+    _, sft = write(tiny_project, HEAD + "datasets:\n  - path: data/pairs.jsonl\n    type: chat_template\n")
+    assert "`rl: dpo` and `type: chat_template.default` with `field_messages: prompt`" in \
+        one(sft, "DAT504").fixes[0].summary
+
+
 def test_path_json_with_data_files_pitfall_and_sharegpt_type(tiny_project):
     _, findings = write(tiny_project, HEAD + "datasets:\n  - path: json\n    data_files: data/chat.jsonl\n"
                                               "    type: sharegpt\n")

@@ -173,6 +173,10 @@ class Validator:
 
     def field(self, f, tp: Any, raw: Any, path: KeyPath) -> tuple[bool, Any]:
         spec: Spec = spec_of(f)
+        if _quoted_boolean(tp, raw):
+            self.add("type", path, f"`{_dotted(path)}: \"{raw}\"` is a quoted string, not a boolean",
+                     hint=f"write `{path[-1]}: {str(raw).lower()}` without quotes")
+            return False, None
         try:
             value = self.conform(tp, raw, path)
         except Mismatch as exc:
@@ -254,6 +258,13 @@ def suggest(name: str, section: str, declared: dict[str, Any]) -> str | None:
         if near:
             return near[0]
     return None
+
+
+def _quoted_boolean(tp: Any, value: Any) -> bool:
+    """`bf16: "true"`: YAML reads a string, which a boolean key (or one that also takes `auto`) must not get."""
+    if not isinstance(value, str) or value.lower() not in ("true", "false"):
+        return False
+    return tp is bool or bool in typing.get_args(tp)
 
 
 def _scalar(tp: Any, value: Any) -> Any:

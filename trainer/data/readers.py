@@ -240,7 +240,11 @@ def _json_stream(sample: FileSample) -> None:
     decoder = json.JSONDecoder()
     with sample.path.open("rb") as handle:
         buffer = handle.read(8 * CHUNK).decode("utf-8", errors="replace")
-    position = buffer.index("[") + 1
+    opening = buffer.find("[")
+    if opening < 0:
+        sample.problems.append(Problem("not-json", "a JSON document with no list of examples in its first 8 MiB"))
+        return
+    position = opening + 1
     while len(sample.records) < SAMPLE:
         while position < len(buffer) and buffer[position] in " \t\r\n,":
             position += 1

@@ -100,9 +100,12 @@ class BatchKeys(ConfigRule):
                         "of gradient_accumulation_steps or batch_size\")", fixes=(Fix("delete batch_size"),),
                         location=_first(pre, "batch_size"))
         if len(given) < 2:
-            return Fail(f"the batch is underspecified: only {', '.join(given) or 'none'} of micro_batch_size, "
-                        "gradient_accumulation_steps, batch_size (Axolotl needs two)",
-                        fixes=(Fix("set micro_batch_size and gradient_accumulation_steps"),),
+            which = f"only `{given[0]}` is set" if given else "none is set"
+            missing = [k for k in ("micro_batch_size", "gradient_accumulation_steps") if k not in given]
+            return Fail(f"the batch is underspecified: of micro_batch_size, gradient_accumulation_steps and "
+                        f"batch_size, {which} with a valid value (Axolotl needs two: \"At least two of "
+                        "micro_batch_size, gradient_accumulation_steps, batch_size must be set\")",
+                        fixes=(Fix(f"set {' and '.join(missing)}"),),
                         location=_first(pre, *given) if given else pre.at(()))
         return Pass(f"batch: {pre.plan.micro_batch} per GPU × {pre.plan.grad_accum} accumulation steps")
 
