@@ -32,11 +32,25 @@ def test_missing_dataset_is_an_error_at_its_line_not_a_hub_lookup(tiny_project):
     assert finding.location.endswith(":6") and "query the hub" in finding.message
 
 
+def test_a_path_found_only_beside_the_config_is_noted_for_axolotl(tiny_project, monkeypatch):
+    text = HEAD + "datasets:\n  - path: data/chat.jsonl\n    type: chat_template\n"
+    monkeypatch.chdir(tiny_project)
+    _, here = write(tiny_project, text)
+    assert [f.severity for f in here if f.code == "DAT501"] == [Severity.OK]
+    (tiny_project / "elsewhere").mkdir()
+    monkeypatch.chdir(tiny_project / "elsewhere")
+    _, elsewhere = write(tiny_project, text)
+    note = one(elsewhere, "DAT501")
+    assert note.severity == Severity.INFO and "Axolotl resolves relative paths against the folder" in note.message
+    assert note.location.endswith(":6")
+
+
 def test_hub_dataset_is_noted_once(tiny_project, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tiny_project / "no-cache"))
     _, findings = write(tiny_project, HEAD + "datasets:\n  - path: mlabonne/FineTome-100k\n    type: chat_template\n")
     assert one(findings, "DAT502").severity == Severity.INFO
-    assert "DAT501" not in codes(findings)
+    assert str(tiny_project / "no-cache") in one(findings, "DAT502").message
+    assert [f.severity for f in findings if f.code == "DAT501"] == [Severity.OK]  # said once, by DAT502
 
 
 def test_not_json_lines_names_the_data_file_line(tiny_project):

@@ -56,6 +56,44 @@ def test_flash_attention_missing_broken_and_the_silent_hub_fallback(tiny_project
     assert "CEN806" not in codes(good)
 
 
+def test_flash_attention_that_cannot_be_imported_on_a_real_machine(tiny_project):
+    """A snapshot (or this machine) knows more than the version: the ELF scan of flash-attn's extension and,
+    after `check --verify`, its smoke test. A described machine has neither, so the same install passes there."""
+    from dataclasses import replace
+
+    from ftdoctor.facts.model import (AbiFacts, Distribution, ExtensionAbi, NeededLibrary, SmokeResult,
+                                      SmokeStatus, Status, VerifyFacts)
+
+    base = facts_machine(1, "2.26.2")
+    base = replace(base, python=replace(base.python, distributions=base.python.distributions + (
+        Distribution(name="flash-attn", version="2.8.3"),)))
+    so = "/venv/lib/python3.11/site-packages/flash_attn_2_cuda.cpython-311-x86_64-linux-gnu.so"
+    stale = ExtensionAbi(path=so, package="flash_attn_2_cuda", links_torch=True, missing_torch_symbols=(
+        "_ZN3c104cuda9SetDeviceEi",), missing_torch_symbol_count=3)
+    other_cuda = ExtensionAbi(path=so, package="flash_attn_2_cuda", links_torch=True, needed=(
+        NeededLibrary("libcudart.so.11.0"), NeededLibrary("libc10.so", "/venv/torch/lib/libc10.so")))
+    fine = ExtensionAbi(path=so, package="flash_attn_2_cuda", links_torch=True)
+    extra = "attn_implementation: flash_attention_2"
+
+    def judged(facts):
+        path = tiny_project / "config.yml"
+        path.write_text(HEAD + extra + "\n", encoding="utf-8")
+        return run_preflight(path, from_facts(facts, "facts"), facts)[1]
+
+    symbols = one(judged(replace(base, abi=AbiFacts(status=Status.OK, extensions=(stale,)))), "CEN806")
+    assert symbols.severity == Severity.ERROR and "3 torch symbol(s)" in symbols.message
+    assert "_ZN3c104cuda9SetDeviceEi" in symbols.message and symbols.location.endswith(":8")
+    library = one(judged(replace(base, abi=AbiFacts(status=Status.OK, extensions=(other_cuda,)))), "CEN806")
+    assert "links libcudart.so.11.0" in library.message and "libc10" not in library.message
+    smoke = SmokeResult("flash-attn", SmokeStatus.FAILED, reason="ImportError: undefined symbol")
+    verified = replace(base, abi=AbiFacts(status=Status.OK, extensions=(fine,)),
+                       verify=VerifyFacts(status=Status.OK, smokes=(smoke,)))
+    assert "smoke test failed: ImportError: undefined symbol" in one(judged(verified), "CEN806").message
+    assert "CEN806" not in codes(judged(replace(base, abi=AbiFacts(status=Status.OK, extensions=(fine,)))))
+    _, described = judge(tiny_project, extra, gpu_target(packages={**STACK, "flash-attn": "2.8.3"}))
+    assert "CEN806" not in codes(described)
+
+
 def test_bitsandbytes(tiny_project):
     extra = "adapter: qlora\nload_in_4bit: true\nlora_target_linear: true"
     _, missing = judge(tiny_project, extra, gpu_target(packages={k: v for k, v in STACK.items() if k != "bitsandbytes"}))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule
+from ftdoctor.trainer.locate import hub_cache_dir
 
 PREFERENCE_RL = ("dpo", "ipo", "simpo", "orpo")
 PROMPT_LIKE = ("prompt", "question", "instruction", "input", "messages", "conversation")
@@ -110,7 +111,7 @@ class DatasetPresent(DataRule):
                     "fail with a network or 'repository not found' error", {"path": report.spec.path},
                     (Fix("fix the path; it is resolved against the config file's folder"),),
                     location=pre.at(report.path + ("path",))))
-            elif report.located.note:
+            elif report.located.note and report.located.kind != "hub":  # DAT502 says it, once
                 outcomes.append(Info(f"dataset `{report.spec.path}`: {report.located.note}",
                                      location=pre.at(report.path + ("path",))))
         return outcomes or (Pass("every local dataset is there") if pre.datasets else NotApplicable("no datasets"))
@@ -125,8 +126,8 @@ class HubDataset(DataRule):
     def check(self, ctx: Context):
         pre = ctx.pre
         hub = [r for r in pre.datasets if r.located.kind == "hub"]
-        return [Info(f"dataset `{r.spec.path}` is a hub dataset not in the local cache: its columns, size and "
-                     "lengths are not checked", location=pre.at(r.path + ("path",))) for r in hub] or \
+        return [Info(f"dataset `{r.spec.path}` is a hub dataset not in the local cache ({hub_cache_dir()}): its "
+                     "columns, size and lengths are not checked", location=pre.at(r.path + ("path",))) for r in hub] or \
             NotApplicable("no hub-only dataset")
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 
+from ftdoctor.facts.model import SmokeStatus, Status
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.trainer.config.trl_dialect import vocabulary_command
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule
 from ftdoctor.trainer.rules.combinations import _first
 
+FLASH_ATTN_PACKAGES = ("flash_attn", "flash_attn_2_cuda")  # the abi probe's top-level package names
 BNB_OPTIMIZERS = ("adamw_bnb_8bit", "adamw_8bit", "paged_", "ademamix_8bit", "lion_8bit", "lion_32bit",
                   "rmsprop_bnb")
 
@@ -166,7 +168,41 @@ class FlashAttention(EnvRule):
         if need and need[0].allows(installed) is False:
             return Fail(f"flash-attn {installed} is older than {need[0].requires.lstrip('>=')}: {need[0].why}",
                         fixes=(Fix("upgrade flash-attn"),), location=where)
-        return self._wheel_matches(pre, installed, where)
+        return self._broken_here(ctx, pre, installed, where) or self._wheel_matches(pre, installed, where)
+
+    def _broken_here(self, ctx, pre, installed: str, where: str):
+        """On a real machine (live or a snapshot): flash-attn's smoke test when it ran, else the ELF scan of its
+        compiled extension against this torch, tell an install that cannot be imported."""
+        if pre.target.source == "described":
+            return None
+        facts = ctx.facts
+        fix = Fix("reinstall flash-attn built for this torch and CUDA, or use attn_implementation: sdpa",
+                  (ctx.pip("install", "--force-reinstall", "--no-deps", "--no-cache-dir", "flash-attn",
+                           "--no-build-isolation"),))
+        smoke = facts.verify.smoke("flash-attn") if facts.verify.ran else None
+        if smoke is not None and smoke.status in (SmokeStatus.FAILED, SmokeStatus.CRASHED, SmokeStatus.TIMEOUT):
+            return Fail(f"flash-attn {installed} is installed but its smoke test {smoke.status.value}"
+                        f"{': ' + smoke.reason if smoke.reason else ''}; loading the model with flash_attention_2 "
+                        "fails the same way", {"smoke": smoke.status.value}, (fix,), location=where)
+        if facts.abi.status != Status.OK:
+            return None
+        for ext in facts.abi.extensions:
+            if ext.package not in FLASH_ATTN_PACKAGES:
+                continue
+            name = ext.path.rsplit("/", 1)[-1]
+            if ext.missing_torch_symbol_count:
+                return Fail(f"flash-attn {installed} is installed but cannot be imported: {name} needs "
+                            f"{ext.missing_torch_symbol_count} torch symbol(s) that torch {pre.target.version('torch')} "
+                            f"does not export (e.g. {ext.missing_torch_symbols[0]}); it was built for another torch, "
+                            "and loading the model fails with 'undefined symbol'",
+                            {"extension": ext.path}, (fix,), location=where)
+            missing = [n.name for n in ext.needed if n.path is None]
+            if missing and not ext.runtime_selected:
+                return Fail(f"flash-attn {installed} is installed but cannot be imported: {name} links "
+                            f"{', '.join(missing)}, which this machine does not have (built for another CUDA or "
+                            "torch); loading the model fails with 'cannot open shared object file'",
+                            {"extension": ext.path, "missing": missing}, (fix,), location=where)
+        return None
 
     def _wheel_matches(self, pre, installed: str, where: str):
         built = re.search(r"torch(\d+\.\d+)", installed)
