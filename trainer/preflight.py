@@ -75,7 +75,18 @@ def judge_preflight(pre: Preflight, ctx: Context) -> list[Finding]:
 
     context = PreflightContext(facts=ctx.facts, matrix=ctx.matrix, settings=ctx.settings, pre=pre)
     rank = {family: i for i, family in enumerate(FAMILY_TITLES)}
-    return sorted(judge(preflight_rules(), context), key=lambda f: rank.get(f.family, len(rank)))
+    findings = sorted(judge(preflight_rules(), context), key=lambda f: rank.get(f.family, len(rank)))
+    return [_in_trl_spelling(f) for f in findings] if pre.loaded.dialect == "trl" else findings
+
+
+def _in_trl_spelling(finding: Finding) -> Finding:
+    """Rules name Axolotl's keys; a TRL CLI config's reader needs the names to write into that file."""
+    from dataclasses import replace
+
+    from ftdoctor.trainer.config.trl_dialect import in_trl_spelling
+
+    fixes = tuple(replace(fix, summary=in_trl_spelling(fix.summary)) for fix in finding.fixes)
+    return replace(finding, message=in_trl_spelling(finding.message), fixes=fixes)
 
 
 def config_findings(config_path, facts, ctx: Context, titles: dict, header: list, data: dict):

@@ -66,7 +66,14 @@ def _alternatives(pre, capacity: int | None):
 
     if capacity is None or pre.estimate.peak_bytes <= capacity * TIGHT:
         return []
-    return ways_to_fit(pre.memory, int(capacity * TIGHT))
+    changes = ways_to_fit(pre.memory, int(capacity * TIGHT))
+    if pre.loaded.dialect == "trl":
+        from dataclasses import replace
+
+        from ftdoctor.trainer.config.trl_dialect import in_trl_spelling
+
+        changes = [replace(c, summary=in_trl_spelling(c.summary)) for c in changes]
+    return changes
 
 
 def _print_table(pre, capacity: int | None, origin: str) -> None:
