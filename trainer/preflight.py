@@ -47,6 +47,7 @@ class PreflightContext(Context):
     """What preflight rules read: the machine facts (when judged live or from a snapshot) and the preflight."""
 
     pre: Preflight | None = None
+    launching: bool = False  # judged by ftdoctor train's gate: the bundled trainer runs it, not Axolotl or `trl`
 
 
 def prepare(config_path: str | Path, target: Target, *, build_unknown: bool = True,
@@ -73,7 +74,8 @@ def judge_preflight(pre: Preflight, ctx: Context) -> list[Finding]:
     from ftdoctor.rules.engine import judge
     from ftdoctor.trainer.rules import FAMILY_TITLES, preflight_rules
 
-    context = PreflightContext(facts=ctx.facts, matrix=ctx.matrix, settings=ctx.settings, pre=pre)
+    context = PreflightContext(facts=ctx.facts, matrix=ctx.matrix, settings=ctx.settings, pre=pre,
+                               launching=isinstance(ctx, PreflightContext) and ctx.launching)
     rank = {family: i for i, family in enumerate(FAMILY_TITLES)}
     findings = sorted(judge(preflight_rules(), context), key=lambda f: rank.get(f.family, len(rank)))
     return [_in_trl_spelling(f) for f in findings] if pre.loaded.dialect == "trl" else findings

@@ -101,6 +101,13 @@ def test_a_trl_config_without_dtype_loads_in_float32(write_config):
     assert one(roomy, "MEM703").severity == Severity.INFO
     _, declared = run_preflight(write_config(head + "dtype: bfloat16\n", "c.yml"), gpu_target())
     assert [f.severity for f in declared if f.code == "MEM703"] == [Severity.OK]
+    from ftdoctor.facts.model import Facts
+    from ftdoctor.matrix import load_matrix
+    from ftdoctor.trainer.preflight import PreflightContext, judge_preflight, prepare
+
+    gated = judge_preflight(prepare(write_config(head, "d.yml"), gpu_target(name="RTX 4090", cc="8.9", gib=24)),
+                            PreflightContext(facts=Facts(), matrix=load_matrix(), launching=True))
+    assert [f.severity for f in gated if f.code == "MEM703"] == [Severity.SKIPPED]  # ftdoctor train loads 16-bit
 
 
 @pytest.mark.slow

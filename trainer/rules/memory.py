@@ -110,6 +110,8 @@ class TrlLoadDtype(MemoryRule):
         pre = ctx.pre
         if pre.loaded.dialect != "trl":
             return NotApplicable("an Axolotl-style config: the model loads in the training precision")
+        if getattr(ctx, "launching", False):
+            return NotApplicable("ftdoctor's trainer runs it: the model loads in the training precision")
         dtype = pre.loaded.source.data.get("dtype")
         if dtype in ("bfloat16", "float16", "auto"):
             return Pass(f"dtype: {dtype}")
