@@ -94,6 +94,45 @@ def test_flash_attention_that_cannot_be_imported_on_a_real_machine(tiny_project)
     assert "CEN806" not in codes(described)
 
 
+def test_what_check_knows_about_the_installed_builds_reaches_the_preflight(tiny_project):
+    """On a snapshot, `ftdoctor check`'s metadata rules judge the installed bitsandbytes and flash-attn builds
+    against this torch: a release without a library for torch's CUDA, a flash-attn wheel built for another
+    torch. A described machine has no such facts; its preflight stays silent about them."""
+    from dataclasses import replace
+
+    from ftdoctor.facts.model import Distribution, SmokeResult, SmokeStatus, Status, VerifyFacts
+
+    def machine(**versions):
+        facts = facts_machine(1, "2.26.2")
+        kept = tuple(d for d in facts.python.distributions if d.name not in versions)
+        added = tuple(Distribution(name=n, version=v.split("@")[0], direct_url=(v.split("@") + [None])[1])
+                      for n, v in versions.items())
+        python = replace(facts.python, version="3.11.9", distributions=kept + added)
+        return replace(facts, python=python, torch=replace(facts.torch, cxx11_abi=True))
+
+    def judged(extra, facts):
+        path = tiny_project / "config.yml"
+        path.write_text(HEAD + extra + "\n", encoding="utf-8")
+        return run_preflight(path, from_facts(facts, "facts"), facts)[1]
+
+    qlora = "adapter: qlora\nload_in_4bit: true\nlora_target_linear: true"
+    old_bnb = one(judged(qlora, machine(bitsandbytes="0.45.0")), "CEN807")
+    assert old_bnb.severity == Severity.ERROR and old_bnb.location.endswith(":9")
+    assert "ships no library for torch's CUDA 12.8" in old_bnb.message and "(BNB801 in `ftdoctor check`)" in old_bnb.message
+    assert old_bnb.fixes and "bitsandbytes==" in old_bnb.fixes[-1].commands[0]
+    assert "CEN807" not in codes(judged(qlora, machine(bitsandbytes="0.50.2")))
+    smoke = SmokeResult("bitsandbytes-4bit", SmokeStatus.CRASHED, reason="SIGSEGV in the 4-bit matmul")
+    verified = replace(machine(bitsandbytes="0.50.2"), verify=VerifyFacts(status=Status.OK, smokes=(smoke,)))
+    assert "4-bit smoke test crashed on this machine: SIGSEGV" in one(judged(qlora, verified), "CEN807").message
+
+    wheel = "https://github.com/Dao-AILab/flash-attention/releases/download/v2.8.3/" \
+            "flash_attn-2.8.3+cu12torch2.4cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"
+    fa = one(judged("attn_implementation: flash_attention_2", machine(**{"flash-attn": f"2.8.3@{wheel}"})), "CEN806")
+    assert fa.severity == Severity.ERROR and "was built for another torch" in fa.message and "FLA702" in fa.message
+    _, described = judge(tiny_project, qlora, gpu_target(packages={**STACK, "bitsandbytes": "0.45.0"}))
+    assert "CEN807" not in codes(described)
+
+
 def test_bitsandbytes(tiny_project):
     extra = "adapter: qlora\nload_in_4bit: true\nlora_target_linear: true"
     _, missing = judge(tiny_project, extra, gpu_target(packages={k: v for k, v in STACK.items() if k != "bitsandbytes"}))

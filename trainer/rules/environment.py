@@ -7,11 +7,18 @@ import re
 
 from ftdoctor.facts.model import SmokeStatus, Status
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.rules import bitsandbytes, flash_attn
 from ftdoctor.trainer.config.trl_dialect import vocabulary_command
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule
 from ftdoctor.trainer.rules.combinations import _first
 
 FLASH_ATTN_PACKAGES = ("flash_attn", "flash_attn_2_cuda")  # the abi probe's top-level package names
+# `ftdoctor check`'s metadata rules that say whether the installed build runs here (not: whether it is installed,
+# what a reinstall would need, the GPU generation: this family says those for the config)
+FLASH_ATTN_RULES = (flash_attn.FlashAttnInstalled, flash_attn.FlashAttnGpu, flash_attn.FlashAttnWheelKey,
+                    flash_attn.FlashAttnWheelArchs)
+BNB_RULES = (bitsandbytes.BnbInstalled, bitsandbytes.BnbLibraryForTorch, bitsandbytes.BnbLibraryArchs,
+             bitsandbytes.BnbFeatureFloors)
 BNB_OPTIMIZERS = ("adamw_bnb_8bit", "adamw_8bit", "paged_", "ademamix_8bit", "lion_8bit", "lion_32bit",
                   "rmsprop_bnb")
 
@@ -41,6 +48,33 @@ def _gpu_check(ctx: Context, feature: str, wanted: bool, key: str, label: str):
     bound = f"compute capability {need.min_cc}" + (f" to {need.max_cc}" if need.max_cc else " or newer")
     return Fail(f"{label} on {pre.target.describe()} ({_cc(pre)}): {need.why} (needs {bound})",
                 {"compute_capability": ".".join(map(str, cc)), "needs": need.min_cc}, location=_first(pre, key))
+
+
+def _machine_facts(pre) -> bool:
+    """The preflight judges a real machine's facts that `ftdoctor check` is not reporting beside it (with
+    `check --config` its own findings already say what the machine's builds can run)."""
+    return pre.target.source not in ("described", "check")
+
+
+def _machine_errors(ctx: Context, pre, rules, where: str, lead: str) -> list[Fail]:
+    """On a real machine (live or a snapshot), the errors `ftdoctor check`'s rules find for one library, as this
+    config's findings: what the metadata says about the installed build against this torch, CUDA and GPUs."""
+    if not _machine_facts(pre) or not pre.target.packages_known:
+        return []
+    from ftdoctor.rules.engine import judge
+
+    found = judge(rules, Context(facts=ctx.facts, matrix=ctx.matrix))
+    return [Fail(f"{lead}: {f.message} ({f.code} in `ftdoctor check`)", f.evidence, f.fixes, location=where)
+            for f in found if f.severity == Severity.ERROR]
+
+
+def _smoke_failure(ctx: Context, pre, name: str):
+    """The result of `ftdoctor check --verify`'s smoke test `name` when it ran on this machine and failed."""
+    if not _machine_facts(pre) or not ctx.facts.verify.ran:
+        return None
+    smoke = ctx.facts.verify.smoke(name)
+    failed = (SmokeStatus.FAILED, SmokeStatus.CRASHED, SmokeStatus.TIMEOUT)
+    return smoke if smoke is not None and smoke.status in failed else None
 
 
 class Bf16Support(EnvRule):
@@ -171,22 +205,25 @@ class FlashAttention(EnvRule):
         return self._broken_here(ctx, pre, installed, where) or self._wheel_matches(pre, installed, where)
 
     def _broken_here(self, ctx, pre, installed: str, where: str):
-        """On a real machine (live or a snapshot): flash-attn's smoke test when it ran, else the ELF scan of its
-        compiled extension against this torch, tell an install that cannot be imported."""
-        if pre.target.source == "described":
+        """On a real machine (live or a snapshot): flash-attn's smoke test when it ran, the ELF scan of its compiled
+        extension against this torch, and `ftdoctor check`'s wheel rules tell an install that cannot run here."""
+        if not _machine_facts(pre):
             return None
-        facts = ctx.facts
         fix = Fix("reinstall flash-attn built for this torch and CUDA, or use attn_implementation: sdpa",
                   (ctx.pip("install", "--force-reinstall", "--no-deps", "--no-cache-dir", "flash-attn",
                            "--no-build-isolation"),))
-        smoke = facts.verify.smoke("flash-attn") if facts.verify.ran else None
-        if smoke is not None and smoke.status in (SmokeStatus.FAILED, SmokeStatus.CRASHED, SmokeStatus.TIMEOUT):
+        smoke = _smoke_failure(ctx, pre, "flash-attn")
+        if smoke is not None:
             return Fail(f"flash-attn {installed} is installed but its smoke test {smoke.status.value}"
                         f"{': ' + smoke.reason if smoke.reason else ''}; loading the model with flash_attention_2 "
                         "fails the same way", {"smoke": smoke.status.value}, (fix,), location=where)
-        if facts.abi.status != Status.OK:
+        linked = self._extension_problem(ctx, pre, installed, where, fix)
+        return linked or _machine_errors(ctx, pre, FLASH_ATTN_RULES, where, f"flash-attn {installed} cannot run here")
+
+    def _extension_problem(self, ctx, pre, installed: str, where: str, fix: Fix):
+        if ctx.facts.abi.status != Status.OK:
             return None
-        for ext in facts.abi.extensions:
+        for ext in ctx.facts.abi.extensions:
             if ext.package not in FLASH_ATTN_PACKAGES:
                 continue
             name = ext.path.rsplit("/", 1)[-1]
@@ -245,7 +282,13 @@ class Bitsandbytes(EnvRule):
                     severity=Severity.WARNING, location=where)
             return Info(f"bitsandbytes {installed} runs {' and '.join(needs)} on the CPU (slowly); paged optimizers "
                         "fall back to ordinary ones", location=where)
-        return Pass(f"bitsandbytes {installed} for {' and '.join(needs)}")
+        smoke = _smoke_failure(ctx, pre, "bitsandbytes-4bit") if pre.plan.quant_bits == 4 else None
+        if smoke is not None:
+            return Fail(f"bitsandbytes {installed}: its 4-bit smoke test {smoke.status.value} on this machine"
+                        f"{': ' + smoke.reason if smoke.reason else ''}; 4-bit loading fails the same way",
+                        {"smoke": smoke.status.value}, location=where)
+        broken = _machine_errors(ctx, pre, BNB_RULES, where, f"{' and '.join(needs)} cannot run here")
+        return broken or Pass(f"bitsandbytes {installed} for {' and '.join(needs)}")
 
 
 class DeepspeedInstalled(EnvRule):
