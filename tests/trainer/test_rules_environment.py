@@ -28,6 +28,8 @@ RTX4090 = dict(name="RTX 4090", cc="8.9", gib=24)
     ("fp8: true", dict(name="A100", cc="8.0", gib=80), "CEN803", 8),
     ("attn_implementation: flash_attention_2", T4, "CEN806", 8),
     ("attn_implementation: flash_attention_3", RTX4090, "CEN806", 8),
+    ("attn_implementation: sage", T4, "CEN814", 8),
+    ("attn_implementation: fp8", dict(name="A100", cc="8.0", gib=80), "CEN814", 8),
 ])
 def test_gpu_generation(tiny_project, extra, gpu, code, line):
     _, findings = judge(tiny_project, extra, gpu_target(**gpu))
@@ -131,6 +133,23 @@ def test_what_check_knows_about_the_installed_builds_reaches_the_preflight(tiny_
     assert fa.severity == Severity.ERROR and "was built for another torch" in fa.message and "FLA702" in fa.message
     _, described = judge(tiny_project, qlora, gpu_target(packages={**STACK, "bitsandbytes": "0.45.0"}))
     assert "CEN807" not in codes(described)
+
+
+def test_attention_kernels_and_fp8_need_their_packages(tiny_project):
+    _, sage = judge(tiny_project, "attn_implementation: sage", gpu_target(name="A100", cc="8.0", gib=80))
+    assert "needs sageattention, which is not installed" in one(sage, "CEN814").message
+    _, installed = judge(tiny_project, "attn_implementation: sage", gpu_target(
+        name="A100", cc="8.0", gib=80, packages={**STACK, "sageattention": "2.2.0"}))
+    assert "CEN814" not in codes(installed)
+    _, legacy = judge(tiny_project, "xformers_attention: true", gpu_target())
+    assert one(legacy, "CEN814").location.endswith(":8") and "needs xformers" in one(legacy, "CEN814").message
+    _, old_torch = judge(tiny_project, "attn_implementation: fp8", gpu_target(
+        packages={**STACK, "torch": "2.10.0", "torchao": "0.17.0"}))
+    assert "needs torch>=2.11.0" in one(old_torch, "CEN812").message and "CEN814" not in codes(old_torch)
+    _, fp8 = judge(tiny_project, "fp8: true", gpu_target())
+    assert "none of torchao, transformer-engine or ms-amp" in one(fp8, "CEN803").message
+    _, fp8_ok = judge(tiny_project, "fp8: true", gpu_target(packages={**STACK, "torchao": "0.17.0"}))
+    assert "CEN803" not in codes(fp8_ok)
 
 
 def test_bitsandbytes(tiny_project):

@@ -88,6 +88,11 @@ class Validator:
                          "effect", Severity.INFO, hint=f"delete it; use `{change.becomes}`")
                 return
             value = change.value
+            if change.becomes in self.source.data:
+                self.add("conflict", (change.key,), f"`{change.key}: true` beside `{change.becomes}`: Axolotl refuses "
+                         f"legacy flags next to the key that replaced them (\"{change.becomes}=... cannot be combined "
+                         "with legacy attention flags\")", hint=f"delete `{change.key}`")
+                return
         self._move(change, value, data, Severity.INFO,
                    f"legacy spelling, still accepted by Axolotl: read as `{change.becomes}: {_yaml(value)}`")
 

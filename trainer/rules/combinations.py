@@ -129,7 +129,7 @@ class PackingWithPreference(ConfigRule):
 
 EXCLUSIVE = (
     ("warmup_steps", "warmup_ratio"), ("eval_steps", "evals_per_epoch"), ("save_steps", "saves_per_epoch"),
-    ("val_set_size", "test_datasets"),
+    ("val_set_size", "test_datasets"), ("max_memory", "gpu_memory_limit"),
 )
 
 
@@ -142,7 +142,7 @@ class MutuallyExclusive(ConfigRule):
         pre, c = ctx.pre, ctx.pre.config
         outcomes = []
         for a, b in EXCLUSIVE:
-            va, vb = getattr(c, a), getattr(c, b)
+            va, vb = getattr(c, a, None) or _raw(pre, a), getattr(c, b, None) or _raw(pre, b)
             if va and vb:
                 outcomes.append(Fail(f"`{a}` and `{b}` are both set; they are alternatives (Axolotl refuses this)",
                                      {"keys": [a, b]}, (Fix(f"keep one of {a} and {b}"),), location=_first(pre, b)))
@@ -379,7 +379,125 @@ class PackingNeedsVarlenAttention(ConfigRule):
                                "sample_packing: false"),), location=_first(pre, "sample_packing"))
 
 
+def _raw(pre, key: str):
+    """A top-level value as the file wrote it (also keys the schema keeps only as Axolotl extras)."""
+    return pre.loaded.source.data.get(key)
+
+
+class StrategyAndSteps(ConfigRule):
+    """`eval_steps` / `save_steps` go with the `steps` strategy, and `save_strategy: best` names its metric."""
+
+    code = "CFG137"
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        trl = pre.loaded.dialect == "trl"
+        outcomes = []
+        for kind, strategy, steps in (("eval", c.eval_strategy, c.eval_steps), ("save", c.save_strategy, c.save_steps)):
+            if strategy and steps and strategy != "steps":
+                said = ("TrainingArguments ignores the steps without a word" if trl else
+                        f"Axolotl: \"{kind}_strategy and {kind}_steps mismatch\"")
+                outcomes.append(Fail(f"`{kind}_strategy: {strategy}` with `{kind}_steps: {steps:g}`: the steps only "
+                                     f"count with `{kind}_strategy: steps` ({said})",
+                                     fixes=(Fix(f"set {kind}_strategy: steps, or delete {kind}_steps"),),
+                                     severity=Severity.WARNING if trl else None,
+                                     location=_first(pre, f"{kind}_strategy")))
+        if c.save_strategy == "best" and not _raw(pre, "metric_for_best_model"):
+            outcomes.append(Fail("`save_strategy: best` without `metric_for_best_model`: the Trainer refuses to start "
+                                 "(\"`args.metric_for_best_model` must be provided when using 'best' save_strategy\")",
+                                 fixes=(Fix("add metric_for_best_model: eval_loss"),),
+                                 location=_first(pre, "save_strategy")))
+        if outcomes:
+            return outcomes
+        if not (c.eval_strategy or c.save_strategy):
+            return NotApplicable("no eval_strategy or save_strategy")
+        return Pass("strategies and step counts agree")
+
+
+class Streaming(ConfigRule):
+    """Streamed datasets have a max_steps (their length is unknown), no val_set_size split, and packing only
+    with one dataset."""
+
+    code = "CFG138"
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        if not c.streaming or pre.loaded.dialect == "trl":
+            return NotApplicable("no streaming datasets (Axolotl's `streaming`)")
+        outcomes = []
+        if not c.max_steps:
+            outcomes.append(Fail("`streaming: true` without `max_steps`: a streamed dataset has no length, so the "
+                                 "number of steps cannot be derived from num_epochs (Axolotl: \"max_steps must be set "
+                                 "when using streaming datasets\")", fixes=(Fix("set max_steps"),),
+                                 location=_first(pre, "streaming")))
+        if c.val_set_size:
+            outcomes.append(Fail("`streaming: true` with `val_set_size`: a stream cannot be split (Axolotl: "
+                                 "\"val_set_size is not supported with streaming datasets\")",
+                                 fixes=(Fix("delete val_set_size and evaluate on test_datasets"),),
+                                 location=_first(pre, "val_set_size")))
+        if c.sample_packing and len(c.datasets or ()) > 1:
+            outcomes.append(Fail("`sample_packing` with several streamed datasets (Axolotl: \"Sample packing with "
+                                 "multiple streaming datasets is not yet supported\")",
+                                 fixes=(Fix("merge the datasets into one, or set sample_packing: false"),),
+                                 location=_first(pre, "sample_packing")))
+        return outcomes or Pass("streaming with max_steps")
+
+
+LORA_KERNELS = ("lora_mlp_kernel", "lora_qkv_kernel", "lora_o_kernel")
+
+
+class LoraKernels(ConfigRule):
+    """Axolotl's fused LoRA kernels are asked for only where they work (not 8-bit LoRA, remote code, or FSDP1)."""
+
+    code = "CFG139"
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        asked = [k for k in LORA_KERNELS if _raw(pre, k)]
+        if not asked or pre.loaded.dialect == "trl":
+            return NotApplicable("no LoRA kernels asked for")
+        names, where = ", ".join(f"`{k}`" for k in asked), _first(pre, *asked)
+        fix = (Fix(f"set {', '.join(f'{k}: false' for k in asked)}"),)
+        if c.adapter == "lora" and c.load_in_8bit:
+            return Fail(f"{names} with 8-bit LoRA (Axolotl: \"lora_mlp_kernel, lora_qkv_kernel, and lora_o_kernel are "
+                        "not compatible with 8-bit LoRA\")", fixes=fix, location=where)
+        if c.trust_remote_code:
+            return Fail(f"{names} with `trust_remote_code`: the kernels patch transformers' own modules, not the "
+                        "repository's code (Axolotl refuses this)", fixes=fix, location=where)
+        sharding = pre.plan.sharding
+        if sharding.kind == "fsdp" and sharding.version == 1 and pre.plan.processes > 1:
+            return Fail(f"{names} with FSDP1 on {pre.plan.processes} GPUs (Axolotl: \"... are not compatible with "
+                        "FSDP1\")", fixes=(Fix("use fsdp_version: 2, or turn the kernels off"),), location=where)
+        return Pass(f"{names} where they work")
+
+
+class DpoLossLists(ConfigRule):
+    """`dpo_loss_type` and `dpo_loss_weights` go together, one weight per loss, and only with DPO."""
+
+    code = "CFG147"
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        types, weights = _raw(pre, "dpo_loss_type"), _raw(pre, "dpo_loss_weights")
+        if types is None and weights is None:
+            return NotApplicable("no dpo_loss_type or dpo_loss_weights")
+        where = _first(pre, "dpo_loss_weights", "dpo_loss_type")
+        if c.rl != "dpo":
+            return Fail(f"`dpo_loss_type` / `dpo_loss_weights` are for `rl: dpo` only (this config: "
+                        f"{'rl: ' + c.rl if c.rl else 'no rl'}); Axolotl refuses them", fixes=(Fix("delete them"),),
+                        location=where)
+        if weights is not None and types is None:
+            return Fail("`dpo_loss_weights` without `dpo_loss_type` (Axolotl: \"`dpo_loss_weights` requires "
+                        "`dpo_loss_type` to be set\")", fixes=(Fix("add dpo_loss_type: [sigmoid, ...], one per "
+                        "weight"),), location=where)
+        count = lambda v: len(v) if isinstance(v, list) else 1  # noqa: E731 - a scalar is one loss
+        if weights is not None and count(types) != count(weights):
+            return Fail(f"{count(types)} dpo_loss_type entries but {count(weights)} dpo_loss_weights (Axolotl: "
+                        "\"must be the same length\")", fixes=(Fix("give one weight per loss type"),), location=where)
+        return Pass("DPO loss types and weights agree")
+
+
 RULES = (QloraNeeds4bit, QuantizedNeedsAdapter, MergeQuantized, BatchKeys, PackingWithPreference,
          MutuallyExclusive, EvalWithoutData, ActivationOffloadingNeedsCheckpointing, JinjaTemplate, TargetRegex,
          LmHeadTarget, AdapterTargets, GrpoSettings, KtoColumns, ResumePath, ContextParallelNeedsFlash,
-         PackingNeedsVarlenAttention)
+         PackingNeedsVarlenAttention, StrategyAndSteps, Streaming, LoraKernels, DpoLossLists)

@@ -43,10 +43,10 @@ def _gpu_check(ctx: Context, feature: str, wanted: bool, key: str, label: str):
     cc = pre.target.min_cc
     if cc is None:
         return NotApplicable("the GPU's compute capability is unknown")
-    if need.allows(cc):
+    if need is None or need.allows(cc):  # None: the matrix records no GPU bound for the feature
         return Pass(f"{label} on {_cc(pre)}")
     bound = f"compute capability {need.min_cc}" + (f" to {need.max_cc}" if need.max_cc else " or newer")
-    return Fail(f"{label} on {pre.target.describe()} ({_cc(pre)}): {need.why} (needs {bound})",
+    return Fail(f"{label} on {pre.target.describe()}: {need.why} (needs {bound})",
                 {"compute_capability": ".".join(map(str, cc)), "needs": need.min_cc}, location=_first(pre, key))
 
 
@@ -112,16 +112,28 @@ class Tf32Support(EnvRule):
         return outcome
 
 
+FP8_LIBRARIES = ("torchao", "transformer-engine", "ms-amp")  # what accelerate's fp8 recipes run on
+
+
 class Fp8Support(EnvRule):
-    """fp8 training runs on GPUs with FP8 tensor cores (Ada, Hopper and newer)."""
+    """fp8 training runs on GPUs with FP8 tensor cores (Ada, Hopper and newer), with a library that does it."""
 
     code = "CEN803"
 
     def check(self, ctx: Context):
-        outcome = _gpu_check(ctx, "fp8", bool(ctx.pre.config.fp8), "fp8", "fp8 training")
+        pre = ctx.pre
+        outcome = _gpu_check(ctx, "fp8", bool(pre.config.fp8), "fp8", "fp8 training")
         if isinstance(outcome, Fail):
             return Fail(outcome.message, outcome.evidence, (Fix("set fp8: false"),), location=outcome.location)
-        return outcome
+        if not isinstance(outcome, Pass) or not pre.target.packages_known:
+            return outcome
+        found = [name for name in FP8_LIBRARIES if pre.target.version(name)]
+        if found:
+            return Pass(f"fp8 training on {_cc(pre)} with {found[0]} {pre.target.version(found[0])}")
+        return Fail("fp8 training, but none of torchao, transformer-engine or ms-amp is installed (Axolotl: \"fp8 "
+                    "requested, but missing one of ms-amp, transformers-engine or torchao\")",
+                    fixes=(Fix("install torchao", (ctx.pip("install", "torchao"),)),),
+                    location=_first(pre, "fp8"))
 
 
 class CpuOnly(EnvRule):
@@ -252,6 +264,35 @@ class FlashAttention(EnvRule):
             return Fail("flash-attn is installed but torch is a CPU build: flash attention cannot run",
                         location=where)
         return Pass(f"flash-attn {installed}")
+
+
+ATTENTION_PACKAGES = {"sage": "sageattention", "xformers": "xformers", "fp8": "torchao"}
+
+
+class OtherAttentionKernels(EnvRule):
+    """SageAttention, xformers and fp8 attention asked for run on the GPU and have their package installed."""
+
+    code = "CEN814"
+
+    def check(self, ctx: Context):
+        pre = ctx.pre
+        attention = pre.plan.attention
+        if attention not in ATTENTION_PACKAGES:
+            return NotApplicable(f"attention is {attention}")
+        where = _first(pre, "attn_implementation", f"{attention}_attention", "sage_attention", "xformers_attention")
+        gpu = _gpu_check(ctx, f"attn:{attention}", True, "attn_implementation", f"attn_implementation: {attention}")
+        if isinstance(gpu, Fail):
+            return Fail(gpu.message, gpu.evidence, (Fix("attn_implementation: sdpa (or flash_attention_2)"),),
+                        location=where)
+        if not pre.target.packages_known:
+            return NotApplicable("the target's packages are unknown")
+        package = ATTENTION_PACKAGES[attention]
+        installed = pre.target.version(package)
+        if installed is None:
+            return Fail(f"attn_implementation: {attention} needs {package}, which is not installed: loading the "
+                        "model fails", fixes=(Fix(f"install {package}, or use attn_implementation: sdpa",
+                                                  (ctx.pip("install", package),)),), location=where)
+        return Pass(f"{attention} attention with {package} {installed}" + (f" on {_cc(pre)}" if pre.target.gpus else ""))
 
 
 class Bitsandbytes(EnvRule):
@@ -444,8 +485,8 @@ def _features(pre) -> list[tuple[str, str]]:
         found.append(("peft_use_dora", "peft_use_dora"))
     if plan.sharding.kind == "fsdp" and plan.sharding.version == 2:
         found.append(("fsdp_version:2", "fsdp_version" if pre.loaded.has("fsdp_version") else "fsdp_config"))
-    if plan.attention == "flex_attention":
-        found.append(("attn:flex_attention", "attn_implementation"))
+    if plan.attention in ("flex_attention", "fp8"):
+        found.append((f"attn:{plan.attention}", "attn_implementation"))
     if c.save_safetensors is False:
         found.append(("save_safetensors:false", "save_safetensors"))
     if c.sample_packing and not c.rl:
@@ -475,4 +516,5 @@ class TrainingStack(EnvRule):
 
 
 RULES = (Bf16Support, Tf32Support, Fp8Support, CpuOnly, TorchHasCuda, FlashAttention, Bitsandbytes,
-         DeepspeedInstalled, ProcessesForSharding, Nccl, KeysForInstalledVersions, FeatureVersions, TrainingStack)
+         DeepspeedInstalled, ProcessesForSharding, Nccl, KeysForInstalledVersions, FeatureVersions, TrainingStack,
+         OtherAttentionKernels)

@@ -127,7 +127,8 @@ class DuplicateKey(IssueRule):
 
 
 class ContradictingSpellings(IssueRule):
-    """An old and a new spelling of one setting do not disagree."""
+    """An old and a new spelling of one setting do not disagree (legacy attention flags are not set beside
+    attn_implementation at all: Axolotl refuses that)."""
 
     code = "CFG111"
     kinds = ("conflict",)
