@@ -415,8 +415,7 @@ class StrategyAndSteps(ConfigRule):
 
 
 class Streaming(ConfigRule):
-    """Streamed datasets have a max_steps (their length is unknown), no val_set_size split, and packing only
-    with one dataset."""
+    """Streamed datasets come with max_steps, without a val_set_size split, and packed only when there is one."""
 
     code = "CFG138"
 
