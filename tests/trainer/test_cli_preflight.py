@@ -128,8 +128,8 @@ def test_gpus_without_gpu_takes_the_first_gpus_of_the_snapshot(cli, project):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--facts", "box.json", "--gpus", "8"], '--gpus 8, but the snapshot box.json has 1 GPU (NVIDIA A100-SXM4-80GB) '
-                                             '— to judge 8 GPUs of a model, describe them: --gpu "A100 80GB" --gpus 8'),
+    (["--facts", "box.json", "--gpus", "8"], '--gpus 8, but the snapshot box.json has 1 GPU (NVIDIA A100-SXM4-80GB) — '
+                                             'to judge 8 GPUs of a model, describe them: --gpu "A100 80GB" --gpus 8'),
     (["--facts", "cpu.json", "--gpus", "2"], "--gpus 2, but the snapshot cpu.json has no GPU"),
     (["--facts", "box.json", "--gpus", "0"], "--gpus must be at least 1"),
     (["--gpu-memory", "20"], "--gpu-memory sets the memory of a described GPU — add --gpu NAME"),
