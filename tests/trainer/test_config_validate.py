@@ -182,3 +182,11 @@ def test_list_items_of_the_wrong_type(write_config):
 def test_booleans_are_not_numbers(write_config):
     loaded = load_config(write_config("base_model: m\nlearning_rate: true\ndatasets: [{path: a}]\n"))
     assert [i.path for i in issues(loaded, "type")] == [("learning_rate",)]
+
+
+def test_legacy_gradient_checkpointing_values_are_read_as_axolotl_does(write_config):
+    loaded = load_config(write_config("base_model: m\nlearning_rate: 1\ndatasets: [{path: a}]\n"
+                                      "gradient_checkpointing: offload_disk\n"))
+    [issue] = issues(loaded, "legacy")
+    assert issue.severity == Severity.INFO and "activation_offloading: disk" in issue.message
+    assert (loaded.config.gradient_checkpointing, loaded.config.activation_offloading) == (True, "disk")

@@ -43,6 +43,7 @@ def validate(source: Source, exempt: tuple[str, ...] = ()) -> tuple[TrainConfig,
     validator = Validator(source, exempt)
     data = validator.apply_history(dict(source.data))
     config = validator.build(TrainConfig, data, ())
+    config = validator.legacy_values(config)
     validator.check_required_data(config)
     for dup in source.duplicates:
         validator.add("duplicate", dup.path, f"`{_dotted(dup.path)}` is set twice (lines {dup.first_line} and "
@@ -240,6 +241,18 @@ class Validator:
         what = f"an Axolotl key of the `{plugin}` plugin" if plugin else "an Axolotl key"
         self.add("axolotl", path, f"`{_dotted(path)}` is {what} that ftdoctor does not check and its own trainer "
                  "does not use", Severity.INFO)
+
+    def legacy_values(self, config: TrainConfig) -> TrainConfig:
+        """Values Axolotl still accepts but rewrites (with a deprecation warning): noted, and read its way."""
+        from dataclasses import replace
+
+        offload = {"offload": True, "offload_disk": "disk"}.get(str(config.gradient_checkpointing))
+        if offload is None:
+            return config
+        self.add("legacy", ("gradient_checkpointing",), f"`gradient_checkpointing: {config.gradient_checkpointing}` "
+                 f"is a legacy spelling, read as `gradient_checkpointing: true` with `activation_offloading: "
+                 f"{_yaml(offload)}`", Severity.INFO, hint=f"write activation_offloading: {_yaml(offload)}")
+        return replace(config, gradient_checkpointing=True, activation_offloading=config.activation_offloading or offload)
 
     def check_required_data(self, config: TrainConfig) -> None:
         if not config.datasets and config.pretraining_dataset is None and not self._failed(("datasets",)):
