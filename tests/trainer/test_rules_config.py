@@ -45,6 +45,7 @@ BASE_LINES = BASE.strip().count("\n") + 1  # the extra keys start on the next li
     ("val_set_size: 0.1\neval_strategy: epoch\neval_steps: 20", "CFG137", Severity.ERROR, 2),
     ("save_strategy: epoch\nsave_steps: 100", "CFG137", Severity.ERROR, 1),
     ("save_strategy: best", "CFG137", Severity.ERROR, 1),
+    ("val_set_size: 0.1\nevals_per_epoch: 4\neval_strategy: epoch", "CFG137", Severity.ERROR, 3),
     ("streaming: true", "CFG138", Severity.ERROR, 1),
     ("streaming: true\nmax_steps: 10\nval_set_size: 0.05", "CFG138", Severity.ERROR, 3),
     ("adapter: lora\nload_in_8bit: true\nlora_target_linear: true\nlora_o_kernel: true", "CFG139", Severity.ERROR, 4),
@@ -77,6 +78,23 @@ def test_anchored_combinations_that_are_fine_pass(tiny_project):
     assert "CFG139" not in codes(single)
     _, dpo = check(tiny_project, "rl: dpo\ndpo_loss_type: [sigmoid, sft]\ndpo_loss_weights: [1.0, 0.5]")
     assert "CFG147" not in codes(dpo)
+
+
+def test_model_family_limits(tiny_project, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tiny_project / "no-cache"))
+    _, falcon = check(tiny_project, "fsdp_version: 2\nfsdp_config:\n  reshard_after_forward: true", gpu_target(count=2))
+    assert "CFG148" not in codes(falcon)  # the tiny model is a llama
+    text = BASE.lstrip().replace("base_model: ./model", "base_model: tiiuae/falcon-7b")
+    path = tiny_project / "falcon.yml"
+    path.write_text(text + "fsdp_version: 2\nfsdp_config:\n  reshard_after_forward: true\n", encoding="utf-8")
+    finding = one(run_preflight(path, gpu_target(count=2))[1], "CFG148")
+    assert "not supported for falcon models" in finding.message and finding.location.endswith(f":{BASE_LINES + 2}")
+    mpt = tiny_project / "mpt"
+    mpt.mkdir()
+    (mpt / "config.json").write_text('{"model_type": "mpt", "d_model": 64, "n_layers": 2}', encoding="utf-8")
+    path.write_text(BASE.lstrip().replace("./model", "./mpt") + "gradient_checkpointing: true\n", encoding="utf-8")
+    finding = one(run_preflight(path)[1], "CFG148")
+    assert "MPT" in finding.message and finding.location.endswith(f":{BASE_LINES + 1}")
 
 
 def test_grpo_batch_divisibility_and_rewards(tiny_project):

@@ -4,6 +4,7 @@ about, and a few it lets through."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from ftdoctor.findings import Fix, Severity
@@ -402,6 +403,11 @@ class StrategyAndSteps(ConfigRule):
                                      fixes=(Fix(f"set {kind}_strategy: steps, or delete {kind}_steps"),),
                                      severity=Severity.WARNING if trl else None,
                                      location=_first(pre, f"{kind}_strategy")))
+        if c.evals_per_epoch and c.eval_strategy and c.eval_strategy != "steps" and not trl:
+            outcomes.append(Fail(f"`evals_per_epoch` with `eval_strategy: {c.eval_strategy}` (Axolotl: \"eval_strategy "
+                                 "must be empty or set to `steps` when used with evals_per_epoch\")",
+                                 fixes=(Fix("delete eval_strategy (evals_per_epoch sets the steps)"),),
+                                 location=_first(pre, "eval_strategy")))
         if c.save_strategy == "best" and not _raw(pre, "metric_for_best_model"):
             outcomes.append(Fail("`save_strategy: best` without `metric_for_best_model`: the Trainer refuses to start "
                                  "(\"`args.metric_for_best_model` must be provided when using 'best' save_strategy\")",
@@ -496,7 +502,46 @@ class DpoLossLists(ConfigRule):
         return Pass("DPO loss types and weights agree")
 
 
+def _model_type(pre) -> str | None:
+    """config.json's model_type, also when ftdoctor cannot size the model (MPT's config has other key names)."""
+    model = pre.model
+    if model is None:
+        return None
+    if model.shape is not None:
+        return model.shape.model_type
+    folder = model.located.path
+    if model.located.kind not in ("local", "cache") or folder is None:
+        return None
+    try:
+        data = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return str(data.get("model_type") or "") if isinstance(data, dict) else None
+
+
+class ModelFamilyLimits(ConfigRule):
+    """Settings a model family cannot train with: FSDP on Falcon, gradient checkpointing on MPT."""
+
+    code = "CFG148"
+
+    def check(self, ctx: Context):
+        pre = ctx.pre
+        family = _model_type(pre)
+        if not family:
+            return NotApplicable("the model's family is unknown")
+        if family == "falcon" and pre.plan.sharding.kind == "fsdp":
+            return Fail("FSDP on a Falcon model (Axolotl: \"FSDP is not supported for falcon models\")",
+                        fixes=(Fix("use DeepSpeed ZeRO instead of FSDP"),),
+                        location=_first(pre, "fsdp", "fsdp_config", "fsdp_version"))
+        if family == "mpt" and pre.plan.gradient_checkpointing:
+            return Fail("gradient checkpointing on an MPT model: its modeling code does not support it (Axolotl: "
+                        "\"gradient_checkpointing is not supported for MPT models\")",
+                        fixes=(Fix("set gradient_checkpointing: false"),), location=_first(pre, "gradient_checkpointing"))
+        return Pass(f"no known limit of {family} models is hit")
+
+
 RULES = (QloraNeeds4bit, QuantizedNeedsAdapter, MergeQuantized, BatchKeys, PackingWithPreference,
          MutuallyExclusive, EvalWithoutData, ActivationOffloadingNeedsCheckpointing, JinjaTemplate, TargetRegex,
          LmHeadTarget, AdapterTargets, GrpoSettings, KtoColumns, ResumePath, ContextParallelNeedsFlash,
-         PackingNeedsVarlenAttention, StrategyAndSteps, Streaming, LoraKernels, DpoLossLists)
+         PackingNeedsVarlenAttention, StrategyAndSteps, Streaming, LoraKernels, DpoLossLists,
+         ModelFamilyLimits)
