@@ -7,6 +7,7 @@ fails validation is left at its default, and validation goes on with the rest: o
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, fields, is_dataclass
@@ -36,6 +37,15 @@ class Issue:
 
 class Mismatch(Exception):
     """A value is not of the declared type; the text says what was expected."""
+
+
+class ItemMismatch(Mismatch):
+    """One item of a list is not of the declared type: reported at the item, with the item's value."""
+
+    def __init__(self, expected: str, path: KeyPath, value: Any) -> None:
+        super().__init__(expected)
+        self.path = path
+        self.value = value
 
 
 def validate(source: Source, exempt: tuple[str, ...] = ()) -> tuple[TrainConfig, list[Issue]]:
@@ -142,7 +152,7 @@ class Validator:
                 continue
             if spec_of(f).required and values.get(name) is None and not self._failed(path + (name,)):
                 self.add("required", path + (name,), f"`{_dotted(path + (name,))}` is required",
-                         hint=f"add `{name}:` ({spec_of(f).doc.split('.')[0]})")
+                         hint=f"add `{name}:` ({_first_sentence(spec_of(f).doc)})")
         if "extras" in {f.name for f in fields(cls)}:
             values["extras"] = extras
         return cls(**values)
@@ -185,9 +195,15 @@ class Validator:
             return False, None
         try:
             value = self.conform(tp, raw, path)
+        except ItemMismatch as exc:
+            hint = f"write `- path: {exc.value}`" if path[-1] in ("datasets", "test_datasets") and isinstance(
+                exc.value, str) else _first_sentence(spec.doc)
+            self.add("type", exc.path, f"`{_dotted(exc.path)}` must be {exc}, not {_describe(exc.value)}", hint=hint)
+            return False, None
         except Mismatch as exc:
-            self.add("type", path, f"`{_dotted(path)}` must be {exc}, not {_describe(raw)}",
-                     hint=f"{spec.doc.split('. ')[0]}")
+            hint = f"write `{path[-1]}:` with `- path: {raw}` on the next line" if path[-1] in (
+                "datasets", "test_datasets") and isinstance(raw, str) else _first_sentence(spec.doc)
+            self.add("type", path, f"`{_dotted(path)}` must be {exc}, not {_describe(raw)}", hint=hint)
             return False, None
         problem = _value_problem(spec, path[-1], value)
         if problem and bool in typing.get_args(tp):
@@ -211,7 +227,15 @@ class Validator:
             if not isinstance(value, list):
                 raise Mismatch(_expected(tp))
             item = typing.get_args(tp)[0]
-            return tuple(self.conform(item, v, path + (i,)) for i, v in enumerate(value))
+            items = []
+            for i, v in enumerate(value):
+                try:
+                    items.append(self.conform(item, v, path + (i,)))
+                except ItemMismatch:
+                    raise
+                except Mismatch as exc:
+                    raise ItemMismatch(str(exc), path + (i,), v) from None
+            return tuple(items)
         if origin is dict:
             if not isinstance(value, dict):
                 raise Mismatch("a mapping")
@@ -221,13 +245,18 @@ class Validator:
     def _conform_union(self, options: tuple[Any, ...], value: Any, path: KeyPath) -> Any:
         if value is None and type(None) in options:
             return None
+        item_error = None
         for option in options:
             if option is type(None):
                 continue
             try:
                 return self.conform(option, value, path)
+            except ItemMismatch as exc:  # the right container with a wrong item: say which item
+                item_error = exc
             except Mismatch:
                 continue
+        if item_error is not None:
+            raise item_error
         raise Mismatch(" or ".join(_expected(o) for o in options if o is not type(None)))
 
     def unknown(self, name: str, path: KeyPath, section: str, declared: dict[str, Any]) -> None:
@@ -276,6 +305,11 @@ def suggest(name: str, section: str, declared: dict[str, Any]) -> str | None:
         if near:
             return near[0]
     return None
+
+
+def _first_sentence(doc: str) -> str:
+    """The key's description up to its first full stop (not the one of an "e.g."), as a hint."""
+    return re.split(r"(?<!e\.g)(?<!i\.e)\.(?:\s|$)", doc, maxsplit=1)[0]
 
 
 def _quoted_boolean(tp: Any, value: Any) -> bool:
