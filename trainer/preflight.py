@@ -23,6 +23,9 @@ from ftdoctor.trainer.plan import TrainingPlan, make_plan
 from ftdoctor.trainer.target import Target
 
 
+QUOTE_THE_FILE = ("CFG101", "CFG102")  # findings that name keys as the file writes them, whatever the dialect
+
+
 @dataclass(frozen=True)
 class Preflight:
     loaded: LoadedConfig
@@ -78,7 +81,9 @@ def judge_preflight(pre: Preflight, ctx: Context) -> list[Finding]:
                                launching=isinstance(ctx, PreflightContext) and ctx.launching)
     rank = {family: i for i, family in enumerate(FAMILY_TITLES)}
     findings = sorted(judge(preflight_rules(), context), key=lambda f: rank.get(f.family, len(rank)))
-    return [_in_trl_spelling(f) for f in findings] if pre.loaded.dialect == "trl" else findings
+    if pre.loaded.dialect != "trl":
+        return findings
+    return [f if f.code in QUOTE_THE_FILE else _in_trl_spelling(f) for f in findings]
 
 
 def _in_trl_spelling(finding: Finding) -> Finding:

@@ -73,6 +73,17 @@ def test_findings_on_a_trl_config_name_its_keys(tiny_project):
     assert not [f for f in findings if "sample_packing" in f.message + "".join(x.summary for x in f.fixes)]
 
 
+def test_an_axolotl_key_in_a_trl_config_is_quoted_as_written(tiny_project):
+    path = tiny_project / "mixed.yml"
+    path.write_text("model_name_or_path: ./model\ndataset_name: data/chat.jsonl\nsequence_len: 512\n"
+                    "per_device_train_batch_size: two\n", encoding="utf-8")
+    _, findings = run_preflight(path, gpu_target())
+    dropped = one(findings, "CFG102")
+    assert dropped.message.startswith("`sequence_len` is not a key of `trl sft`")
+    assert dropped.fixes[0].summary == "did you mean `max_length`?"
+    assert one(findings, "CFG103").message.startswith("`per_device_train_batch_size` must be a whole number")
+
+
 def test_in_trl_spelling_rewrites_only_key_names():
     from ftdoctor.trainer.config.trl_dialect import in_trl_spelling
 

@@ -344,7 +344,7 @@ def _optimizer_detail(x: MemoryInputs) -> str:
     else:
         states, size = _states(x.optimizer)
         dtypes = "/".join(str(d) for d in dict.fromkeys(d for n, d in _trainable(x) if n))
-        each = f"{size:g} bytes" if size is not None else f"{dtypes or '2'} bytes, the trainable parameters' dtype"
+        each = f"{size:g} byte{'s' if size != 1 else ''}" if size is not None else f"{dtypes or '2'} bytes, the trainable parameters' dtype"
         text = f"{x.optimizer}: {states} state(s) of {each} per trainable parameter"
     if x.sharding.offload_optimizer:
         return text + ", offloaded to CPU memory"
