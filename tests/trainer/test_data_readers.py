@@ -86,8 +86,17 @@ def test_binary_and_empty_files(tmp_path):
 def test_a_cut_off_last_line(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text('{"a": 1}\n{"a": 2}\n{"a": ', encoding="utf-8")
-    kinds = {p.kind for p in read_sample(path).problems}
-    assert "truncated" in kinds
+    assert [(p.kind, p.line) for p in read_sample(path).problems] == [("truncated", 3)]  # said once
+    path.write_text('{"a": 1}\n{"messages": [{"role": "us', encoding="utf-8")
+    assert [(p.kind, p.line) for p in read_sample(path).problems] == [("truncated", 2)]
+    path.write_text('{"a": 1}\n{"messages": [bad json]}\n', encoding="utf-8")  # malformed, not cut off
+    assert [(p.kind, p.line) for p in read_sample(path).problems] == [("not-jsonl", 2)]
+
+
+def test_a_file_of_bad_lines_is_not_called_cut_off(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text("instruction,output\nhello,world\nbye,now\n", encoding="utf-8")
+    assert [(p.kind, p.line) for p in read_sample(path).problems] == [("not-jsonl", 1)]
 
 
 def test_a_2_gb_file_is_sampled_not_read_whole(tmp_path):
