@@ -207,7 +207,8 @@ def _check_tail(sample: FileSample, last_reported: bool = False) -> None:
     if not last.strip() or last_reported:
         return
     if _cut_off(last):
-        sample.problems.append(Problem("truncated", "the last line is not complete JSON: the file looks cut off",
+        sample.problems.append(Problem("truncated", "the last line is not complete JSON: the file looks cut off (and "
+                                       "loading it fails at that line)",
                                        line=sample.count))
         return
     try:

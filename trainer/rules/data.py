@@ -146,9 +146,8 @@ class DatasetReadable(DataRule):
                     if problem.kind == "unchecked":
                         outcomes.append(Info(f"{sample.path.name}: {problem.message}", location=location))
                         continue
-                    severity = Severity.WARNING if problem.kind == "truncated" else None
                     outcomes.append(Fail(f"{sample.path.name}: {problem.message}", {"format": sample.format},
-                                         (Fix(_fix(problem.kind)),), severity=severity, location=location))
+                                         (Fix(_fix(problem.kind)),), location=location))
             if report.located.kind in ("local", "cache") and not report.files:
                 outcomes.append(Fail(f"dataset `{report.spec.path}` is a folder without data files (.jsonl, .json, "
                                      ".parquet, .csv, .arrow)", location=pre.at(report.path + ("path",))))
