@@ -153,6 +153,15 @@ def test_attention_kernels_and_fp8_need_their_packages(tiny_project):
     assert "CEN803" not in codes(fp8_ok)
 
 
+def test_bitsandbytes_floors_on_a_described_gpu(tiny_project):
+    v100 = dict(name="V100", cc="7.0", gib=32)
+    _, int8 = judge(tiny_project, "adapter: lora\nload_in_8bit: true\nlora_target_linear: true", gpu_target(**v100))
+    finding = one(int8, "CEN807")
+    assert finding.severity == Severity.ERROR and "needs compute capability 7.5" in finding.message
+    _, nf4 = judge(tiny_project, "adapter: qlora\nload_in_4bit: true\nlora_target_linear: true", gpu_target(**v100))
+    assert "CEN807" not in codes(nf4)
+
+
 def test_bitsandbytes(tiny_project):
     extra = "adapter: qlora\nload_in_4bit: true\nlora_target_linear: true"
     _, missing = judge(tiny_project, extra, gpu_target(packages={k: v for k, v in STACK.items() if k != "bitsandbytes"}))

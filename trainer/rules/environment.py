@@ -323,6 +323,9 @@ class Bitsandbytes(EnvRule):
                     severity=Severity.WARNING, location=where)
             return Info(f"bitsandbytes {installed} runs {' and '.join(needs)} on the CPU (slowly); paged optimizers "
                         "fall back to ordinary ones", location=where)
+        floor = self._below_floor(ctx, pre, installed, optimizer, where)
+        if floor is not None:
+            return floor
         smoke = _smoke_failure(ctx, pre, "bitsandbytes-4bit") if pre.plan.quant_bits == 4 else None
         if smoke is not None:
             return Fail(f"bitsandbytes {installed}: its 4-bit smoke test {smoke.status.value} on this machine"
@@ -330,6 +333,30 @@ class Bitsandbytes(EnvRule):
                         {"smoke": smoke.status.value}, location=where)
         broken = _machine_errors(ctx, pre, BNB_RULES, where, f"{' and '.join(needs)} cannot run here")
         return broken or Pass(f"bitsandbytes {installed} for {' and '.join(needs)}")
+
+
+    def _below_floor(self, ctx, pre, installed: str, optimizer: str, where: str):
+        """A described GPU below bitsandbytes' compute-capability floor of a feature the config uses (on a real
+        machine, `ftdoctor check`'s BNB803 says it, forwarded below)."""
+        cc = pre.target.min_cc
+        if pre.target.source != "described" or cc is None:
+            return None
+        from ftdoctor.matrix import cc_tuple
+
+        eight_bit_optimizer = "8bit" in optimizer and optimizer.startswith(BNB_OPTIMIZERS)
+        used = [(feature, title) for feature, title, on in (
+            ("nf4_fp4", "4-bit loading", pre.plan.quant_bits == 4),
+            ("llm_int8", "8-bit loading", pre.plan.quant_bits == 8),
+            ("optimizers_8bit", f"optimizer {optimizer}", eight_bit_optimizer)) if on]
+
+        for feature, title in used:
+            floor = ctx.matrix.bitsandbytes.floor(feature, installed)
+            if floor is not None and cc < cc_tuple(floor.min_cc):
+                return Fail(f"{title} on {pre.target.describe()}: bitsandbytes {installed}'s {floor.title} needs "
+                            f"compute capability {floor.min_cc}", {"needs": floor.min_cc},
+                            (Fix("train in 16-bit (LoRA without load_in_8bit/4bit) on this GPU, or use a newer "
+                                 "GPU"),), location=where)
+        return None
 
 
 class DeepspeedInstalled(EnvRule):
