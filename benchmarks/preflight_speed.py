@@ -76,8 +76,8 @@ def corpus() -> tuple[float, int]:
     code = """
 import json, os, sys, time
 from pathlib import Path
-sys.path.insert(0, os.getcwd())
-from tests.trainer.conftest import gpu_target, run_preflight
+sys.path.insert(0, os.path.join(os.getcwd(), "tests", "trainer"))
+from preflight_helpers import gpu_target, run_preflight
 root = Path("tests/trainer/configs").resolve(); files = sorted(p for p in root.rglob("*") if p.suffix in (".yml", ".yaml"))
 here = os.getcwd(); t = time.perf_counter()
 for f in files:

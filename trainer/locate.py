@@ -31,13 +31,24 @@ def locate_path(name: str, config_folder: Path) -> Located | None:
     if raw.is_absolute():
         return Located("local", name, raw) if raw.exists() else None
     beside = config_folder / raw
-    if beside.exists():
-        return Located("local", name, beside)
     here = Path.cwd() / raw
+    if beside.exists():
+        if here.exists() or _same_folder(config_folder, Path.cwd()):
+            return Located("local", name, beside)
+        return Located("local", name, beside, note=f"found beside the config ({config_folder}) but not from the "
+                       f"current folder ({Path.cwd()}): ftdoctor reads it there, while Axolotl resolves relative "
+                       "paths against the folder it is launched from (launch it from the config's folder)")
     if here.exists():
         return Located("local", name, here, note=f"found against the working directory ({Path.cwd()}), not the "
                        f"config's folder ({config_folder}); it works only when launched from there")
     return None
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def hub_cache_dir(env: dict[str, str] | None = None) -> Path:

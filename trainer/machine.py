@@ -8,8 +8,9 @@ import os
 import sys
 from dataclasses import dataclass
 
+from ftdoctor.errors import UsageError
 from ftdoctor.facts.model import Facts
-from ftdoctor.trainer.target import Target, cpu_only, described, from_facts
+from ftdoctor.trainer.target import Target, cpu_only, described, first_gpus, from_facts
 
 
 @dataclass(frozen=True)
@@ -25,25 +26,44 @@ def add_machine_options(parser: argparse.ArgumentParser) -> None:
     choice.add_argument("--facts", metavar="FILE", help="a snapshot saved with `ftdoctor check --save-facts`")
     choice.add_argument("--gpu", metavar="NAME", help='a described machine with this GPU, e.g. "RTX 4090", "A100 80GB"')
     choice.add_argument("--cpu", action="store_true", help="a described machine without a GPU")
-    group.add_argument("--gpus", type=int, default=1, metavar="N", help="with --gpu: how many (default 1)")
+    group.add_argument("--gpus", type=int, metavar="N", help="how many GPUs: with --gpu, of that model (default 1); "
+                       "otherwise the first N of the machine's or snapshot's GPUs")
     group.add_argument("--gpu-memory", type=float, metavar="GIB", help="with --gpu: override the memory per GPU")
     group.add_argument("--no-torch", action="store_true", help="this machine: do not import torch to probe it")
 
 
 def resolve_machine(args: argparse.Namespace, matrix) -> Machine:
+    _refuse_stray_options(args)
     if args.facts:
         from ftdoctor.facts import serialize
 
         facts = serialize.load(args.facts)
-        return Machine(from_facts(facts, f"facts {args.facts}"), facts, f"for the snapshot {args.facts}")
+        target = from_facts(facts, f"facts {args.facts}")
+        if args.gpus is not None:
+            target = first_gpus(target, args.gpus, matrix, f"the snapshot {args.facts}")
+        return Machine(target, facts, f"for the snapshot {args.facts}")
     if args.gpu or args.cpu:
         packages, python = installed_packages(), Facts()
         memory = _system_memory()
         target = cpu_only(packages, memory) if args.cpu else described(
-            args.gpu, args.gpus, matrix, packages, memory_gib=args.gpu_memory, system_memory_bytes=memory)
+            args.gpu, 1 if args.gpus is None else args.gpus, matrix, packages, memory_gib=args.gpu_memory,
+            system_memory_bytes=memory)
         return Machine(target, python, f"for a described machine: {target.describe()}")
     facts = _gather(args)
-    return Machine(from_facts(facts, "live"), facts, "for this machine")
+    target = from_facts(facts, "live")
+    if args.gpus is not None:
+        target = first_gpus(target, args.gpus, matrix, "this machine")
+    return Machine(target, facts, "for this machine")
+
+
+def _refuse_stray_options(args: argparse.Namespace) -> None:
+    """Options that would otherwise be dropped without a word (the very failure ftdoctor exists to catch)."""
+    if args.cpu and args.gpus is not None:
+        raise UsageError("--gpus counts GPUs, --cpu describes a machine without one", where="--gpus",
+                         hint="drop one of them")
+    if args.gpu_memory is not None and not args.gpu:
+        raise UsageError("--gpu-memory sets the memory of a described GPU", where="--gpu-memory",
+                         hint='add --gpu NAME (e.g. --gpu "A100" --gpu-memory 80)')
 
 
 def installed_packages() -> dict[str, str]:

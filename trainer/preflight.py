@@ -23,6 +23,9 @@ from ftdoctor.trainer.plan import TrainingPlan, make_plan
 from ftdoctor.trainer.target import Target
 
 
+QUOTE_THE_FILE = ("CFG101", "CFG102")  # findings that name keys as the file writes them, whatever the dialect
+
+
 @dataclass(frozen=True)
 class Preflight:
     loaded: LoadedConfig
@@ -47,6 +50,7 @@ class PreflightContext(Context):
     """What preflight rules read: the machine facts (when judged live or from a snapshot) and the preflight."""
 
     pre: Preflight | None = None
+    launching: bool = False  # judged by ftdoctor train's gate: the bundled trainer runs it, not Axolotl or `trl`
 
 
 def prepare(config_path: str | Path, target: Target, *, build_unknown: bool = True,
@@ -73,9 +77,23 @@ def judge_preflight(pre: Preflight, ctx: Context) -> list[Finding]:
     from ftdoctor.rules.engine import judge
     from ftdoctor.trainer.rules import FAMILY_TITLES, preflight_rules
 
-    context = PreflightContext(facts=ctx.facts, matrix=ctx.matrix, settings=ctx.settings, pre=pre)
+    context = PreflightContext(facts=ctx.facts, matrix=ctx.matrix, settings=ctx.settings, pre=pre,
+                               launching=isinstance(ctx, PreflightContext) and ctx.launching)
     rank = {family: i for i, family in enumerate(FAMILY_TITLES)}
-    return sorted(judge(preflight_rules(), context), key=lambda f: rank.get(f.family, len(rank)))
+    findings = sorted(judge(preflight_rules(), context), key=lambda f: rank.get(f.family, len(rank)))
+    if pre.loaded.dialect != "trl":
+        return findings
+    return [f if f.code in QUOTE_THE_FILE else _in_trl_spelling(f) for f in findings]
+
+
+def _in_trl_spelling(finding: Finding) -> Finding:
+    """Rules name Axolotl's keys; a TRL CLI config's reader needs the names to write into that file."""
+    from dataclasses import replace
+
+    from ftdoctor.trainer.config.trl_dialect import in_trl_spelling
+
+    fixes = tuple(replace(fix, summary=in_trl_spelling(fix.summary)) for fix in finding.fixes)
+    return replace(finding, message=in_trl_spelling(finding.message), fixes=fixes)
 
 
 def config_findings(config_path, facts, ctx: Context, titles: dict, header: list, data: dict):

@@ -5,7 +5,7 @@ environment's installed packages (read from metadata), and the header says so.""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ftdoctor.errors import UsageError
 from ftdoctor.facts.model import Facts, Status, normalize_name
@@ -103,6 +103,34 @@ def described(name: str, count: int, matrix, packages: dict[str, str], *, memory
     notes = (f"described machine: {count} × {model.name}; libraries judged from this environment's packages",) + note
     return Target(source="described", gpus=(gpu,) * count, packages=packages, torch_cuda=None,
                   torch_build_known=False, system_memory_bytes=system_memory_bytes, notes=notes)
+
+
+def first_gpus(target: Target, count: int, matrix, what: str) -> Target:
+    """`--gpus N` without `--gpu`: the first N of a real machine's GPUs, as `CUDA_VISIBLE_DEVICES` would pick them.
+    More GPUs than the machine has is refused: ftdoctor does not invent hardware for a real machine's facts."""
+    if count < 1:
+        raise UsageError("--gpus must be at least 1", where="--gpus", hint="use --cpu to judge a machine without a GPU")
+    if count > target.gpu_count:
+        have = "no GPU" if target.cpu_only else f"{target.gpu_count} GPU{'s' if target.gpu_count > 1 else ''} " \
+            f"({target.gpus[0].name})"
+        raise UsageError(f"--gpus {count}, but {what} has {have}", where="--gpus",
+                         hint=f"to judge {count} GPUs of a model, describe them: {_describe_option(target, matrix)} "
+                              f"--gpus {count}")
+    if count == target.gpu_count:
+        return target
+    note = f"judged on the first {count} of its {target.gpu_count} GPUs (--gpus {count})"
+    return replace(target, gpus=target.gpus[:count], notes=target.notes + (note,))
+
+
+def _describe_option(target: Target, matrix) -> str:
+    model = matrix.gpus.lookup(target.gpus[0].name) if target.gpus else None
+    if model is None:
+        return '--gpu NAME'
+    memory = target.gpus[0].memory_bytes
+    if len(model.memory_gib) > 1 and memory:
+        nearest = min(model.memory_gib, key=lambda size: abs(size * GIB - memory))
+        return f'--gpu "{model.name} {nearest}GB"'
+    return f'--gpu "{model.name}"'
 
 
 def cpu_only(packages: dict[str, str], system_memory_bytes: int | None) -> Target:

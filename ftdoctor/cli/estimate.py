@@ -14,6 +14,7 @@ settings that would make it fit. docs/memory.md explains the formula and its ass
 EPILOG = """examples:
   ftdoctor estimate config.yml --gpu "RTX 4090"
   ftdoctor estimate config.yml --gpu "A100 80GB" --gpus 4
+  ftdoctor estimate config.yml --gpus 2             the first 2 of this machine's GPUs
   ftdoctor estimate config.yml --facts box.json --json
 
 exit codes:
@@ -65,7 +66,14 @@ def _alternatives(pre, capacity: int | None):
 
     if capacity is None or pre.estimate.peak_bytes <= capacity * TIGHT:
         return []
-    return ways_to_fit(pre.memory, int(capacity * TIGHT))
+    changes = ways_to_fit(pre.memory, int(capacity * TIGHT))
+    if pre.loaded.dialect == "trl":
+        from dataclasses import replace
+
+        from ftdoctor.trainer.config.trl_dialect import in_trl_spelling
+
+        changes = [replace(c, summary=in_trl_spelling(c.summary)) for c in changes]
+    return changes
 
 
 def _print_table(pre, capacity: int | None, origin: str) -> None:
@@ -74,7 +82,8 @@ def _print_table(pre, capacity: int | None, origin: str) -> None:
     described = pre.target.describe()
     title = f"Peak memory per {'GPU' if not pre.target.cpu_only else 'machine'} for {pre.loaded.path} {origin}" \
             + ("" if described in origin else f" ({described})")
-    lines = table(pre.estimate, capacity, title)
+    label = "system memory" if pre.target.cpu_only else "GPU memory"
+    lines = table(pre.estimate, capacity, title, label) + [f"  note: {note}" for note in pre.target.notes]
     changes = _alternatives(pre, capacity)
     if changes:
         lines += ["", "would fit with:"] + [f"  {c.summary}: about {gib(c.estimate.peak_bytes)}" for c in changes]
@@ -87,7 +96,8 @@ def _print_json(pre, capacity: int | None, code: ExitCode) -> None:
     from ftdoctor.report.envelope import envelope
     from ftdoctor.trainer.memory.render import as_data
 
-    data = {"config": str(pre.loaded.path), "target": pre.target.describe(), "estimate": as_data(pre.estimate, capacity),
+    data = {"config": str(pre.loaded.path), "target": pre.target.describe(), "target_notes": list(pre.target.notes),
+            "estimate": as_data(pre.estimate, capacity),
             "would_fit_with": [{"change": c.summary, "peak_bytes": c.estimate.peak_bytes}
                                for c in _alternatives(pre, capacity)]}
     sys.stdout.write(envelope("estimate", code, data) + "\n")

@@ -81,6 +81,9 @@ def launch(args: argparse.Namespace) -> ExitCode:
     if args.facts or args.gpu or args.cpu:
         raise UsageError("--facts, --gpu and --cpu describe another machine: training runs on this one",
                          where="ftdoctor train", hint="add --dry-run to judge the config for that machine")
+    if args.gpus is not None or args.gpu_memory is not None:
+        raise UsageError("--gpus and --gpu-memory describe the machine a --dry-run judges", where="ftdoctor train",
+                         hint="training uses this machine's GPUs: --processes N sets how many processes it starts")
     if args.format == "json":
         raise UsageError("--json applies to --dry-run; a launched run's record is JSON already",
                          where="ftdoctor train", hint="read output_dir/run/record.json and gate.json")

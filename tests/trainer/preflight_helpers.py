@@ -3,7 +3,7 @@ running the preflight, and picking findings. Fixtures are in conftest.py beside 
 
 from __future__ import annotations
 
-from ftdoctor.facts.model import Facts
+from ftdoctor.facts.model import Distribution, DriverFacts, Facts, Gpu, PythonEnvFacts, Status, TorchFacts
 from ftdoctor.findings import Severity
 from ftdoctor.matrix import load_matrix
 from ftdoctor.rules.base import Context
@@ -21,6 +21,18 @@ def gpu_target(name="H100", cc="9.0", gib=80, count=1, packages=None, **kw) -> T
 def cpu_target(packages=None) -> Target:
     return Target(source="described", packages=dict(STACK if packages is None else packages),
                   system_memory_bytes=24 * GIB)
+
+
+def facts_machine(gpus: int, nccl: str | None, torch_cuda: str | None = "12.8",
+                  name: str = "NVIDIA H100 80GB HBM3", memory_mib: int = 81559) -> Facts:
+    """A saved snapshot of a machine with `gpus` GPUs and the STACK installed."""
+    devices = tuple(Gpu(index=i, name=name, source="nvml", compute_capability="9.0", memory_total_mib=memory_mib)
+                    for i in range(gpus))
+    packages = tuple(Distribution(name=k, version=v) for k, v in STACK.items())
+    return Facts(driver=DriverFacts(gpus=devices),
+                 python=PythonEnvFacts(status=Status.OK, distributions=packages),
+                 torch=TorchFacts(status=Status.OK, source="subprocess", version="2.8.0+cu128", cuda=torch_cuda,
+                                  nccl=nccl))
 
 
 def run_preflight(path, target=None, facts=None):

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from preflight_helpers import BASE
+from ftdoctor.facts.serialize import dumps
+from preflight_helpers import BASE, facts_machine
 
 
 @pytest.fixture
@@ -103,6 +104,57 @@ def test_estimate_table_json_and_exit_codes(cli, project):
     assert body["data"]["would_fit_with"]
     cpu = cli("estimate", "config.yml", "--cpu", cwd=project)
     assert cpu.returncode == 0 and "Peak memory per machine" in cpu.stdout and "CUDA context" not in cpu.stdout
+
+
+ZERO3 = '{"zero_optimization": {"stage": 3}, "bf16": {"enabled": "auto"}}'
+
+
+def test_gpus_without_gpu_takes_the_first_gpus_of_the_snapshot(cli, project):
+    (project / "box.json").write_text(dumps(facts_machine(4, "2.26.2")), encoding="utf-8")
+    (project / "zero3.json").write_text(ZERO3, encoding="utf-8")
+    (project / "config.yml").write_text(BASE.lstrip() + "deepspeed: zero3.json\n", encoding="utf-8")
+    peaks = {}
+    for count in (1, 2, 4):
+        body = cli("estimate", "config.yml", "--facts", "box.json", "--gpus", str(count), "--json", cwd=project).json()
+        assert body["data"]["target"].startswith(f"{count} × NVIDIA H100" if count > 1 else "NVIDIA H100")
+        peaks[count] = body["data"]["estimate"]["peak_bytes"]
+        parts = {p["name"]: p for p in body["data"]["estimate"]["parts"]}
+        assert (f"sharded over {count}" in parts["weights"]["detail"]) == (count > 1)
+    assert peaks[1] > peaks[2] > peaks[4]  # ZeRO-3 shards over the GPUs asked for, not over the snapshot's 4
+    two = cli("estimate", "config.yml", "--facts", "box.json", "--gpus", "2", cwd=project)
+    assert "note: judged on the first 2 of its 4 GPUs (--gpus 2)" in two.stdout
+    dry = cli("train", "config.yml", "--dry-run", "--facts", "box.json", "--gpus", "2", "--json", cwd=project).json()
+    assert dry["data"]["plan"]["processes"] == 2
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--facts", "box.json", "--gpus", "8"], '--gpus 8, but the snapshot box.json has 1 GPU (NVIDIA A100-SXM4-80GB) — '
+                                             'to judge 8 GPUs of a model, describe them: --gpu "A100 80GB" --gpus 8'),
+    (["--facts", "cpu.json", "--gpus", "2"], "--gpus 2, but the snapshot cpu.json has no GPU"),
+    (["--facts", "box.json", "--gpus", "0"], "--gpus must be at least 1"),
+    (["--gpu-memory", "20"], "--gpu-memory sets the memory of a described GPU — add --gpu NAME"),
+    (["--cpu", "--gpus", "2"], "--gpus counts GPUs, --cpu describes a machine without one"),
+])
+def test_machine_options_that_cannot_apply_are_refused_in_one_line(cli, project, args, words):
+    a100 = facts_machine(1, "2.26.2", name="NVIDIA A100-SXM4-80GB", memory_mib=81920)
+    (project / "box.json").write_text(dumps(a100), encoding="utf-8")
+    (project / "cpu.json").write_text(dumps(facts_machine(0, None, torch_cuda=None)), encoding="utf-8")
+    for command in (["estimate", "config.yml"], ["train", "config.yml", "--dry-run"]):
+        result = cli(*command, *args, cwd=project)
+        assert result.returncode == 3 and words in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_training_refuses_machine_counts_meant_for_the_dry_run(cli, project):
+    result = cli("train", "config.yml", "--gpus", "2", cwd=project)
+    assert result.returncode == 3 and "--processes N" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_estimate_names_the_memory_variant_it_assumed(cli, project):
+    result = cli("estimate", "config.yml", "--gpu", "A100", cwd=project)
+    assert "judged with 40 GiB" in result.stdout and "A100 (sm_80, 40 GiB)" in result.stdout
+    cpu = cli("estimate", "config.yml", "--cpu", cwd=project)
+    assert "system memory" in cpu.stdout and "GPU memory" not in cpu.stdout
 
 
 def test_estimate_of_an_unknown_model_is_one_line(cli, tmp_path):

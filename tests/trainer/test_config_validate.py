@@ -54,6 +54,25 @@ def test_every_error_is_reported_at_once_with_its_line(write_config):
     assert "true, false, auto" in value.message
 
 
+def test_a_quoted_boolean_is_named_as_such(write_config):
+    # `bf16: "true"` used to read "`bf16: true` is not allowed: expected true, false, auto"
+    loaded = load_config(write_config("""
+        base_model: m
+        learning_rate: 1
+        datasets: [{path: a}]
+        bf16: "true"
+        load_in_4bit: 'False'
+        tf32: auto
+        """))
+    found = {i.path: (i.kind, i.message, i.hint) for i in loaded.issues}
+    assert found == {
+        ("bf16",): ("type", '`bf16: "true"` is a quoted string, not a boolean', "write `bf16: true` without quotes"),
+        ("load_in_4bit",): ("type", '`load_in_4bit: "False"` is a quoted string, not a boolean',
+                            "write `load_in_4bit: false` without quotes"),
+    }
+    assert loaded.config.tf32 == "auto" and loaded.config.bf16 is None
+
+
 def test_unknown_key_far_from_any_name_has_no_suggestion(write_config):
     loaded = load_config(write_config("base_model: m\nlearning_rate: 1\ndatasets: [{path: a}]\nzzqq_xyz: 1\n"))
     [issue] = issues(loaded, "unknown")
@@ -157,9 +176,36 @@ def test_list_items_of_the_wrong_type(write_config):
     loaded = load_config(write_config("base_model: m\nlearning_rate: 1\ndatasets: [{path: a}]\n"
                                       "lora_target_modules: [q_proj, 3]\n"))
     [issue] = issues(loaded, "type")
-    assert issue.path == ("lora_target_modules",)
+    assert issue.path == ("lora_target_modules", 1)  # the item, not the whole list
 
 
 def test_booleans_are_not_numbers(write_config):
     loaded = load_config(write_config("base_model: m\nlearning_rate: true\ndatasets: [{path: a}]\n"))
     assert [i.path for i in issues(loaded, "type")] == [("learning_rate",)]
+
+
+def test_legacy_gradient_checkpointing_values_are_read_as_axolotl_does(write_config):
+    loaded = load_config(write_config("base_model: m\nlearning_rate: 1\ndatasets: [{path: a}]\n"
+                                      "gradient_checkpointing: offload_disk\n"))
+    [issue] = issues(loaded, "legacy")
+    assert issue.severity == Severity.INFO and "activation_offloading: disk" in issue.message
+    assert (loaded.config.gradient_checkpointing, loaded.config.activation_offloading) == (True, "disk")
+
+
+def test_a_wrong_item_in_a_list_is_named_with_its_index_and_line(write_config):
+    loaded = load_config(write_config("""
+        base_model: m
+        learning_rate: 1
+        datasets:
+          - data/chat.jsonl
+        lora_target_modules: [q_proj, 3]
+        """))
+    found = {i.path: (i.message, i.hint, loaded.where(i.path).rsplit(":", 1)[1]) for i in issues(loaded, "type")}
+    assert found[("datasets", 0)] == ("`datasets[0]` must be a mapping of keys, not a string (data/chat.jsonl)",
+                                      "write `- path: data/chat.jsonl`", "4")
+    message, hint, line = found[("lora_target_modules", 1)]
+    assert message == "`lora_target_modules[1]` must be a string, not a number (3)" and line == "5"
+    assert hint.startswith("Module names (or regular expressions) that get LoRA, e.g. `[q_proj, v_proj]`")
+    scalar = load_config(write_config("base_model: m\nlearning_rate: 1\ndatasets: d.jsonl\n", "b.yml"))
+    [issue] = issues(scalar, "type")
+    assert issue.hint == "write `datasets:` with `- path: d.jsonl` on the next line"

@@ -49,6 +49,24 @@ def test_qlora_weights_4_bit_linear_layers_16_bit_rest():
     assert 3.5e9 < est.part("weights") < 3.9e9  # the familiar ~3.7 GB of a 4-bit 7B model
 
 
+def test_modules_to_save_are_trained_copies_in_the_weights_dtype():
+    """PEFT's ModulesToSaveWrapper keeps the frozen embedding and head and trains a copy of each, in the model's
+    dtype (only lora_A/lora_B are upcast to float32): for Llama-2-7B in bf16, 2 × 32000 × 4096 = 262,144,000
+    more parameters, each with 2 bytes of weights, 2 of gradients and 2 × 2 of AdamW moments."""
+    base = MemoryInputs(LLAMA2_7B, adapter="lora", lora_r=8, lora_targets=("q_proj", "v_proj"), grad_accum=2)
+    saved = MemoryInputs(LLAMA2_7B, adapter="lora", lora_r=8, lora_targets=("q_proj", "v_proj"), grad_accum=2,
+                         modules_to_save=("embed_tokens", "lm_head"))
+    a, b = estimate(base), estimate(saved)
+    copies = 2 * 32000 * 4096
+    assert b.trainable_params - a.trainable_params == copies == 262_144_000
+    assert b.part("weights") == a.part("weights") == LLAMA2_7B.total_params * 2  # the frozen originals
+    assert a.part("adapter weights") == 4_194_304 * 4  # LoRA's matrices, float32
+    assert b.part("adapter weights") - a.part("adapter weights") == copies * 2
+    assert b.part("gradients") - a.part("gradients") == copies * 2
+    assert b.part("optimizer states") - a.part("optimizer states") == copies * 4
+    assert a.part("gradients") == 4_194_304 * 4  # the adapters themselves stay float32
+
+
 def test_eight_bit_optimizer_states():
     est = estimate(MemoryInputs(TINY, precision="bf16", optimizer="adamw_bnb_8bit", gpu=False))
     assert est.part("optimizer states") == 2 * TINY.total_params

@@ -41,11 +41,60 @@ BASE_LINES = BASE.strip().count("\n") + 1  # the extra keys start on the next li
     ("resume_from_checkpoint: ./out/checkpoint-100", "CFG134", Severity.ERROR, 1),
     ("context_parallel_size: 2\nattn_implementation: sdpa", "CFG135", Severity.ERROR, 1),
     ("sample_packing: true\nattn_implementation: sdpa", "CFG136", Severity.WARNING, 1),
+    ("max_memory: {0: 20GiB}\ngpu_memory_limit: 20GiB", "CFG125", Severity.ERROR, 2),
+    ("val_set_size: 0.1\neval_strategy: epoch\neval_steps: 20", "CFG137", Severity.ERROR, 2),
+    ("save_strategy: epoch\nsave_steps: 100", "CFG137", Severity.ERROR, 1),
+    ("save_strategy: best", "CFG137", Severity.ERROR, 1),
+    ("val_set_size: 0.1\nevals_per_epoch: 4\neval_strategy: epoch", "CFG137", Severity.ERROR, 3),
+    ("streaming: true", "CFG138", Severity.ERROR, 1),
+    ("streaming: true\nmax_steps: 10\nval_set_size: 0.05", "CFG138", Severity.ERROR, 3),
+    ("adapter: lora\nload_in_8bit: true\nlora_target_linear: true\nlora_o_kernel: true", "CFG139", Severity.ERROR, 4),
+    ("adapter: lora\nlora_target_linear: true\ntrust_remote_code: true\nlora_mlp_kernel: true", "CFG139",
+     Severity.ERROR, 4),
+    ("rl: dpo\ndpo_loss_weights: [1.0, 0.5]", "CFG147", Severity.ERROR, 2),
+    ("rl: dpo\ndpo_loss_type: [sigmoid, sft]\ndpo_loss_weights: [1.0]", "CFG147", Severity.ERROR, 3),
+    ("dpo_loss_type: [sigmoid]", "CFG147", Severity.ERROR, 1),
+    ("flash_attention: true\nattn_implementation: flash_attention_2", "CFG111", Severity.ERROR, 1),
 ])
 def test_combination_rules(tiny_project, extra, code, severity, line):
     _, findings = check(tiny_project, extra)
     finding = next(f for f in findings if f.code == code and f.severity == severity)
     assert line_of(finding) == BASE_LINES + line, finding
+
+
+def test_anchored_combinations_that_are_fine_pass(tiny_project):
+    """The other side of CFG137-139/147: what Axolotl accepts is not reported."""
+    fine = ("val_set_size: 0.1\neval_strategy: steps\neval_steps: 20\nsave_strategy: best\n"
+            "metric_for_best_model: eval_loss\nstreaming: true\nmax_steps: 100\nadapter: lora\n"
+            "lora_target_linear: true\nlora_mlp_kernel: true\n")
+    _, findings = check(tiny_project, fine.replace("val_set_size: 0.1\n", "test_datasets:\n"
+                                                   "  - path: data/chat.jsonl\n    type: chat_template\n"))
+    assert not {"CFG137", "CFG138", "CFG139", "CFG147", "CFG111"} & codes(findings)
+    _, multi = check(tiny_project, "adapter: lora\nlora_target_linear: true\nlora_qkv_kernel: true\nfsdp_version: 1\n"
+                                   "fsdp_config:\n  sharding_strategy: FULL_SHARD", gpu_target(count=2))
+    assert "not compatible with FSDP1" in one(multi, "CFG139").message
+    _, single = check(tiny_project, "adapter: lora\nlora_target_linear: true\nlora_qkv_kernel: true\nfsdp_version: 1\n"
+                                    "fsdp_config:\n  sharding_strategy: FULL_SHARD")
+    assert "CFG139" not in codes(single)
+    _, dpo = check(tiny_project, "rl: dpo\ndpo_loss_type: [sigmoid, sft]\ndpo_loss_weights: [1.0, 0.5]")
+    assert "CFG147" not in codes(dpo)
+
+
+def test_model_family_limits(tiny_project, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tiny_project / "no-cache"))
+    _, falcon = check(tiny_project, "fsdp_version: 2\nfsdp_config:\n  reshard_after_forward: true", gpu_target(count=2))
+    assert "CFG148" not in codes(falcon)  # the tiny model is a llama
+    text = BASE.lstrip().replace("base_model: ./model", "base_model: tiiuae/falcon-7b")
+    path = tiny_project / "falcon.yml"
+    path.write_text(text + "fsdp_version: 2\nfsdp_config:\n  reshard_after_forward: true\n", encoding="utf-8")
+    finding = one(run_preflight(path, gpu_target(count=2))[1], "CFG148")
+    assert "not supported for falcon models" in finding.message and finding.location.endswith(f":{BASE_LINES + 2}")
+    mpt = tiny_project / "mpt"
+    mpt.mkdir()
+    (mpt / "config.json").write_text('{"model_type": "mpt", "d_model": 64, "n_layers": 2}', encoding="utf-8")
+    path.write_text(BASE.lstrip().replace("./model", "./mpt") + "gradient_checkpointing: true\n", encoding="utf-8")
+    finding = one(run_preflight(path)[1], "CFG148")
+    assert "MPT" in finding.message and finding.location.endswith(f":{BASE_LINES + 1}")
 
 
 def test_grpo_batch_divisibility_and_rewards(tiny_project):

@@ -32,11 +32,25 @@ def test_missing_dataset_is_an_error_at_its_line_not_a_hub_lookup(tiny_project):
     assert finding.location.endswith(":6") and "query the hub" in finding.message
 
 
+def test_a_path_found_only_beside_the_config_is_noted_for_axolotl(tiny_project, monkeypatch):
+    text = HEAD + "datasets:\n  - path: data/chat.jsonl\n    type: chat_template\n"
+    monkeypatch.chdir(tiny_project)
+    _, here = write(tiny_project, text)
+    assert [f.severity for f in here if f.code == "DAT501"] == [Severity.OK]
+    (tiny_project / "elsewhere").mkdir()
+    monkeypatch.chdir(tiny_project / "elsewhere")
+    _, elsewhere = write(tiny_project, text)
+    note = one(elsewhere, "DAT501")
+    assert note.severity == Severity.INFO and "Axolotl resolves relative paths against the folder" in note.message
+    assert note.location.endswith(":6")
+
+
 def test_hub_dataset_is_noted_once(tiny_project, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tiny_project / "no-cache"))
     _, findings = write(tiny_project, HEAD + "datasets:\n  - path: mlabonne/FineTome-100k\n    type: chat_template\n")
     assert one(findings, "DAT502").severity == Severity.INFO
-    assert "DAT501" not in codes(findings)
+    assert str(tiny_project / "no-cache") in one(findings, "DAT502").message
+    assert [f.severity for f in findings if f.code == "DAT501"] == [Severity.OK]  # said once, by DAT502
 
 
 def test_not_json_lines_names_the_data_file_line(tiny_project):
@@ -84,6 +98,21 @@ def test_preference_data_for_sft_and_conversations_for_dpo(tiny_project):
                                         "  - path: data/chat.jsonl\n    type: chat_template.default\n")
     assert one(dpo, "DAT507").severity == Severity.ERROR
     assert "chosen" in one(dpo, "DAT504").message
+
+
+def test_trl_style_pairs_under_chat_template_default(tiny_project):
+    """prompt/chosen/rejected rows: Axolotl's chat_template.default reads the prompt from `messages`, so the fix is
+    field_messages: prompt (not the type the config already has); once mapped, the prompt-only turns are fine."""
+    dpo = HEAD + "rl: dpo\nadapter: lora\nlora_target_linear: true\ndatasets:\n  - path: data/pairs.jsonl\n" \
+                 "    type: chat_template.default\n"
+    _, unmapped = write(tiny_project, dpo)
+    assert one(unmapped, "DAT504").fixes[0].summary == "use `type: chat_template.default` with `field_messages: prompt`"
+    _, mapped = write(tiny_project, dpo + "    field_messages: prompt\n")
+    assert not {"DAT504", "DAT505"} & codes(mapped)
+    assert [f.severity for f in mapped if f.code == "DAT505"] == [Severity.OK]
+    _, sft = write(tiny_project, HEAD + "datasets:\n  - path: data/pairs.jsonl\n    type: chat_template\n")
+    assert "`rl: dpo` and `type: chat_template.default` with `field_messages: prompt`" in \
+        one(sft, "DAT504").fixes[0].summary
 
 
 def test_path_json_with_data_files_pitfall_and_sharegpt_type(tiny_project):

@@ -59,6 +59,68 @@ def test_keys_the_installed_trl_dropped(write_config):
     assert not [f for f in old if f.code == "CEN811" and f.severity == Severity.ERROR and "max_seq_length" in f.message]
 
 
+def test_findings_on_a_trl_config_name_its_keys(tiny_project):
+    """A TRL CLI config's reader must be told the keys to write in that file: `packing`, not sample_packing;
+    and the fixes that make it fit use TRL's keys."""
+    path = tiny_project / "trl.yml"
+    path.write_text("model_name_or_path: ./model\ndataset_name: data/chat.jsonl\nmax_length: 512\npacking: true\n"
+                    "per_device_train_batch_size: 2\n", encoding="utf-8")
+    _, findings = run_preflight(path, gpu_target())
+    packing = one(findings, "CFG136")
+    assert packing.message.startswith("`packing` with sdpa") and "packing: false" in packing.fixes[0].summary
+    context = one(findings, "MDL609")
+    assert context.message.startswith("max_length 512") and context.fixes[0].summary.startswith("max_length: 256")
+    assert not [f for f in findings if "sample_packing" in f.message + "".join(x.summary for x in f.fixes)]
+
+
+def test_an_axolotl_key_in_a_trl_config_is_quoted_as_written(tiny_project):
+    path = tiny_project / "mixed.yml"
+    path.write_text("model_name_or_path: ./model\ndataset_name: data/chat.jsonl\nsequence_len: 512\n"
+                    "per_device_train_batch_size: two\n", encoding="utf-8")
+    _, findings = run_preflight(path, gpu_target())
+    dropped = one(findings, "CFG102")
+    assert dropped.message.startswith("`sequence_len` is not a key of `trl sft`")
+    assert dropped.fixes[0].summary == "did you mean `max_length`?"
+    assert one(findings, "CFG103").message.startswith("`per_device_train_batch_size` must be a whole number")
+
+
+def test_in_trl_spelling_rewrites_only_key_names():
+    from ftdoctor.trainer.config.trl_dialect import in_trl_spelling
+
+    assert in_trl_spelling("micro_batch_size: 1 (and gradient_accumulation_steps: 8 to keep the batch)") == \
+        "per_device_train_batch_size: 1 (and gradient_accumulation_steps: 8 to keep the batch)"
+    assert in_trl_spelling("optimizer: adamw_bnb_8bit") == "optim: adamw_bnb_8bit"
+    assert in_trl_spelling("optimizer states of 2 bytes") == "optimizer states of 2 bytes"
+    assert in_trl_spelling("adapter: lora (with lora_target_linear: true)") == \
+        "use_peft: true (with lora_target_modules: all-linear)"
+    assert in_trl_spelling("a_sequence_len_b and cfg.sequence_len") == "a_sequence_len_b and cfg.sequence_len"
+
+
+def test_a_trl_config_without_dtype_loads_in_float32(write_config):
+    """`trl sft` loads the model with ModelConfig.dtype, float32 by default; ftdoctor's estimate (16-bit weights)
+    would then understate the peak: 1.5B parameters full fine-tuned take 8 bytes more each (4 + 4 + 8 against
+    2 + 2 + 4 for weights, gradients and AdamW's two moments)."""
+    head = "model_name_or_path: Qwen/Qwen2.5-1.5B\ndataset_name: d\nper_device_train_batch_size: 1\nbf16: true\n"
+    pre, findings = run_preflight(write_config(head), gpu_target(name="RTX 4090", cc="8.9", gib=24))
+    finding = one(findings, "MEM703")
+    assert finding.severity == Severity.WARNING and "more than the GPU's 24.0 GiB" in finding.message
+    extra = finding.evidence["fp32_peak_bytes"] - pre.estimate.peak_bytes
+    params = pre.estimate.total_params
+    assert extra == pytest.approx(1.1 * 8 * params, rel=0.01)  # + the allocator's 10 % on the extra bytes
+    assert finding.fixes[0].summary == "add `dtype: bfloat16`"
+    _, roomy = run_preflight(write_config(head, "b.yml"), gpu_target())
+    assert one(roomy, "MEM703").severity == Severity.INFO
+    _, declared = run_preflight(write_config(head + "dtype: bfloat16\n", "c.yml"), gpu_target())
+    assert [f.severity for f in declared if f.code == "MEM703"] == [Severity.OK]
+    from ftdoctor.facts.model import Facts
+    from ftdoctor.matrix import load_matrix
+    from ftdoctor.trainer.preflight import PreflightContext, judge_preflight, prepare
+
+    gated = judge_preflight(prepare(write_config(head, "d.yml"), gpu_target(name="RTX 4090", cc="8.9", gib=24)),
+                            PreflightContext(facts=Facts(), matrix=load_matrix(), launching=True))
+    assert [f.severity for f in gated if f.code == "MEM703"] == [Severity.SKIPPED]  # ftdoctor train loads 16-bit
+
+
 @pytest.mark.slow
 def test_vendored_trl_vocabulary_matches_the_installed_trl():
     pytest.importorskip("trl")

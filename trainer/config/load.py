@@ -53,7 +53,7 @@ def _load_trl(source: Source) -> LoadedConfig:
              trl_dialect.notes(translation)]
     vocab = trl_dialect.trl_vocabulary().commands[trl_dialect.vocabulary_command(translation.command)]
     for name in translation.not_trl:
-        near = suggest(name, "", {k: None for k in vocab})
+        near = trl_dialect.TRL_SPELLING.get(name) or suggest(name, "", {k: None for k in vocab})
         notes.append(Issue("unknown-trl", (name,), f"`{name}` is not a key of `trl {translation.command}` "
                            f"(TRL {trl_dialect.trl_vocabulary().trl_version}): its `--config` parser drops it "
                            "silently", hint=f"did you mean `{near}`?" if near else "delete it, or move it to the "

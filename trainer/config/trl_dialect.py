@@ -4,6 +4,7 @@ schema so that one set of rules judges both, and every key the installed TRL wou
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -183,6 +184,31 @@ def _put(out: dict[str, Any], path: KeyPath, value: Any, source: Source, origin:
     for key_path, line in list(source.lines.items()):  # nested lines of the value follow it
         if key_path[: len(origin)] == origin and len(key_path) > len(origin):
             source.lines.setdefault(path + key_path[len(origin):], line)
+
+
+# Axolotl names in findings, as a TRL CLI config writes them (the names TRL reads now: max_length, not
+# max_seq_length). Only underscored names and `optimizer:` are rewritten: plain words stay English.
+TRL_SPELLING = {
+    "base_model": "model_name_or_path", "sequence_len": "max_length", "sample_packing": "packing",
+    "micro_batch_size": "per_device_train_batch_size", "eval_batch_size": "per_device_eval_batch_size",
+    "num_epochs": "num_train_epochs", "lr_scheduler": "lr_scheduler_type", "peft_use_dora": "use_dora",
+    "peft_use_rslora": "use_rslora", "rl_beta": "beta", "chat_template_jinja": "chat_template_path",
+}
+_AXOLOTL_NAME = re.compile(r"(?<![\w.])(" + "|".join(TRL_SPELLING) + r"|optimizer(?=: ))(?![\w])")
+
+
+TRL_PHRASES = {  # settings that are several keys apart in the two dialects
+    "adapter: lora (with lora_target_linear: true)": "use_peft: true (with lora_target_modules: all-linear)",
+    "adapter: qlora with load_in_4bit: true": "use_peft: true with load_in_4bit: true",
+    "lora_target_linear: true": "lora_target_modules: all-linear",
+}
+
+
+def in_trl_spelling(text: str) -> str:
+    """`text` with the Axolotl key names a TRL CLI config does not use replaced by TRL's."""
+    for axolotl, trl in TRL_PHRASES.items():
+        text = text.replace(axolotl, trl)
+    return _AXOLOTL_NAME.sub(lambda m: TRL_SPELLING.get(m.group(1), "optim"), text)
 
 
 def notes(translation: Translation) -> list[tuple[str, KeyPath, str, Severity, str]]:

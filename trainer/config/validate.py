@@ -7,6 +7,7 @@ fails validation is left at its default, and validation goes on with the rest: o
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, fields, is_dataclass
@@ -38,11 +39,21 @@ class Mismatch(Exception):
     """A value is not of the declared type; the text says what was expected."""
 
 
+class ItemMismatch(Mismatch):
+    """One item of a list is not of the declared type: reported at the item, with the item's value."""
+
+    def __init__(self, expected: str, path: KeyPath, value: Any) -> None:
+        super().__init__(expected)
+        self.path = path
+        self.value = value
+
+
 def validate(source: Source, exempt: tuple[str, ...] = ()) -> tuple[TrainConfig, list[Issue]]:
     """Validate `source.data`. `exempt`: required keys that have a default in the config's dialect."""
     validator = Validator(source, exempt)
     data = validator.apply_history(dict(source.data))
     config = validator.build(TrainConfig, data, ())
+    config = validator.legacy_values(config)
     validator.check_required_data(config)
     for dup in source.duplicates:
         validator.add("duplicate", dup.path, f"`{_dotted(dup.path)}` is set twice (lines {dup.first_line} and "
@@ -88,6 +99,11 @@ class Validator:
                          "effect", Severity.INFO, hint=f"delete it; use `{change.becomes}`")
                 return
             value = change.value
+            if change.becomes in self.source.data:
+                self.add("conflict", (change.key,), f"`{change.key}: true` beside `{change.becomes}`: Axolotl refuses "
+                         f"legacy flags next to the key that replaced them (\"{change.becomes}=... cannot be combined "
+                         "with legacy attention flags\")", hint=f"delete `{change.key}`")
+                return
         self._move(change, value, data, Severity.INFO,
                    f"legacy spelling, still accepted by Axolotl: read as `{change.becomes}: {_yaml(value)}`")
 
@@ -136,7 +152,7 @@ class Validator:
                 continue
             if spec_of(f).required and values.get(name) is None and not self._failed(path + (name,)):
                 self.add("required", path + (name,), f"`{_dotted(path + (name,))}` is required",
-                         hint=f"add `{name}:` ({spec_of(f).doc.split('.')[0]})")
+                         hint=f"add `{name}:` ({_first_sentence(spec_of(f).doc)})")
         if "extras" in {f.name for f in fields(cls)}:
             values["extras"] = extras
         return cls(**values)
@@ -173,11 +189,21 @@ class Validator:
 
     def field(self, f, tp: Any, raw: Any, path: KeyPath) -> tuple[bool, Any]:
         spec: Spec = spec_of(f)
+        if _quoted_boolean(tp, raw):
+            self.add("type", path, f"`{_dotted(path)}: \"{raw}\"` is a quoted string, not a boolean",
+                     hint=f"write `{path[-1]}: {str(raw).lower()}` without quotes")
+            return False, None
         try:
             value = self.conform(tp, raw, path)
+        except ItemMismatch as exc:
+            hint = f"write `- path: {exc.value}`" if path[-1] in ("datasets", "test_datasets") and isinstance(
+                exc.value, str) else _first_sentence(spec.doc)
+            self.add("type", exc.path, f"`{_dotted(exc.path)}` must be {exc}, not {_describe(exc.value)}", hint=hint)
+            return False, None
         except Mismatch as exc:
-            self.add("type", path, f"`{_dotted(path)}` must be {exc}, not {_describe(raw)}",
-                     hint=f"{spec.doc.split('. ')[0]}")
+            hint = f"write `{path[-1]}:` with `- path: {raw}` on the next line" if path[-1] in (
+                "datasets", "test_datasets") and isinstance(raw, str) else _first_sentence(spec.doc)
+            self.add("type", path, f"`{_dotted(path)}` must be {exc}, not {_describe(raw)}", hint=hint)
             return False, None
         problem = _value_problem(spec, path[-1], value)
         if problem and bool in typing.get_args(tp):
@@ -201,7 +227,15 @@ class Validator:
             if not isinstance(value, list):
                 raise Mismatch(_expected(tp))
             item = typing.get_args(tp)[0]
-            return tuple(self.conform(item, v, path + (i,)) for i, v in enumerate(value))
+            items = []
+            for i, v in enumerate(value):
+                try:
+                    items.append(self.conform(item, v, path + (i,)))
+                except ItemMismatch:
+                    raise
+                except Mismatch as exc:
+                    raise ItemMismatch(str(exc), path + (i,), v) from None
+            return tuple(items)
         if origin is dict:
             if not isinstance(value, dict):
                 raise Mismatch("a mapping")
@@ -211,13 +245,18 @@ class Validator:
     def _conform_union(self, options: tuple[Any, ...], value: Any, path: KeyPath) -> Any:
         if value is None and type(None) in options:
             return None
+        item_error = None
         for option in options:
             if option is type(None):
                 continue
             try:
                 return self.conform(option, value, path)
+            except ItemMismatch as exc:  # the right container with a wrong item: say which item
+                item_error = exc
             except Mismatch:
                 continue
+        if item_error is not None:
+            raise item_error
         raise Mismatch(" or ".join(_expected(o) for o in options if o is not type(None)))
 
     def unknown(self, name: str, path: KeyPath, section: str, declared: dict[str, Any]) -> None:
@@ -231,6 +270,18 @@ class Validator:
         what = f"an Axolotl key of the `{plugin}` plugin" if plugin else "an Axolotl key"
         self.add("axolotl", path, f"`{_dotted(path)}` is {what} that ftdoctor does not check and its own trainer "
                  "does not use", Severity.INFO)
+
+    def legacy_values(self, config: TrainConfig) -> TrainConfig:
+        """Values Axolotl still accepts but rewrites (with a deprecation warning): noted, and read its way."""
+        from dataclasses import replace
+
+        offload = {"offload": True, "offload_disk": "disk"}.get(str(config.gradient_checkpointing))
+        if offload is None:
+            return config
+        self.add("legacy", ("gradient_checkpointing",), f"`gradient_checkpointing: {config.gradient_checkpointing}` "
+                 f"is a legacy spelling, read as `gradient_checkpointing: true` with `activation_offloading: "
+                 f"{_yaml(offload)}`", Severity.INFO, hint=f"write activation_offloading: {_yaml(offload)}")
+        return replace(config, gradient_checkpointing=True, activation_offloading=config.activation_offloading or offload)
 
     def check_required_data(self, config: TrainConfig) -> None:
         if not config.datasets and config.pretraining_dataset is None and not self._failed(("datasets",)):
@@ -254,6 +305,18 @@ def suggest(name: str, section: str, declared: dict[str, Any]) -> str | None:
         if near:
             return near[0]
     return None
+
+
+def _first_sentence(doc: str) -> str:
+    """The key's description up to its first full stop (not the one of an "e.g."), as a hint."""
+    return re.split(r"(?<!e\.g)(?<!i\.e)\.(?:\s|$)", doc, maxsplit=1)[0]
+
+
+def _quoted_boolean(tp: Any, value: Any) -> bool:
+    """`bf16: "true"`: YAML reads a string, which a boolean key (or one that also takes `auto`) must not get."""
+    if not isinstance(value, str) or value.lower() not in ("true", "false"):
+        return False
+    return tp is bool or bool in typing.get_args(tp)
 
 
 def _scalar(tp: Any, value: Any) -> Any:

@@ -102,12 +102,15 @@ def read_sample(path: Path, *, exact_limit: int = EXACT_LIMIT_BYTES, seed: int =
 def _jsonl(sample: FileSample, exact_limit: int, seed: int) -> None:
     scan_all = sample.size <= SCAN_LIMIT_BYTES
     rng = random.Random(seed)
-    seen = 0
+    seen = bad_lines = 0
+    last_bad, last_raw = False, b""  # the last line read was reported already (the tail check need not repeat it)
     for number, raw in _lines(sample.path, None if scan_all else 4 * SAMPLE):
         if not raw.strip():
             continue
         record = _parse_line(sample, number, raw)
+        last_bad, last_raw = record is None, raw
         if record is None:
+            bad_lines += 1
             if len(sample.problems) >= 20:
                 break
             continue
@@ -118,7 +121,10 @@ def _jsonl(sample: FileSample, exact_limit: int, seed: int) -> None:
             sample.records[slot] = (number, record)
     sample.sampled_from = "reservoir" if scan_all and seen > SAMPLE else ("all" if scan_all else "head")
     _count_lines(sample, exact_limit)
-    _check_tail(sample)
+    if scan_all and last_bad and bad_lines == 1 and seen and _cut_off(last_raw):
+        sample.problems.pop()  # only the last line is broken, and it stops mid-way: the tail check says so
+        last_bad = False
+    _check_tail(sample, last_reported=scan_all and last_bad and len(sample.problems) < 20)
 
 
 def _parse_line(sample: FileSample, number: int, raw: bytes) -> Any:
@@ -183,7 +189,7 @@ def _blank_lines(sample: FileSample) -> int:
         return sum(1 for line in handle if not line.strip())
 
 
-def _check_tail(sample: FileSample) -> None:
+def _check_tail(sample: FileSample, last_reported: bool = False) -> None:
     if sample.size <= TAIL_BYTES:
         tail, offset = sample.path.read_bytes(), 0
     else:
@@ -198,12 +204,32 @@ def _check_tail(sample: FileSample) -> None:
             f"{sample.size:,}): a download that stopped or a preallocated file"))
         return
     last = tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
-    if last.strip():
-        try:
-            json.loads(last)
-        except ValueError:
-            sample.problems.append(Problem("truncated", "the last line is not complete JSON: the file looks cut "
-                                           "off", line=sample.count))
+    if not last.strip() or last_reported:
+        return
+    if _cut_off(last):
+        sample.problems.append(Problem("truncated", "the last line is not complete JSON: the file looks cut off (and "
+                                       "loading it fails at that line)",
+                                       line=sample.count))
+        return
+    try:
+        json.loads(last)
+    except ValueError as exc:
+        sample.problems.append(Problem("not-jsonl", f"the last line is not a JSON object ({_short(exc)})",
+                                       line=sample.count))
+
+
+def _cut_off(line: bytes) -> bool:
+    """A JSON object that stops before its end (the rest was never written), not a malformed one."""
+    text = line.strip()
+    if not text.startswith((b"{", b"[")):
+        return False
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return exc.msg.startswith("Unterminated string") or exc.pos >= len(exc.doc.rstrip()) - 1
+    except ValueError:  # not UTF-8
+        return False
+    return False
 
 
 def _json(sample: FileSample, exact_limit: int, seed: int) -> None:
@@ -240,7 +266,11 @@ def _json_stream(sample: FileSample) -> None:
     decoder = json.JSONDecoder()
     with sample.path.open("rb") as handle:
         buffer = handle.read(8 * CHUNK).decode("utf-8", errors="replace")
-    position = buffer.index("[") + 1
+    opening = buffer.find("[")
+    if opening < 0:
+        sample.problems.append(Problem("not-json", "a JSON document with no list of examples in its first 8 MiB"))
+        return
+    position = opening + 1
     while len(sample.records) < SAMPLE:
         while position < len(buffer) and buffer[position] in " \t\r\n,":
             position += 1

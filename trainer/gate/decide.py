@@ -57,8 +57,9 @@ def run_gate(pre: Preflight, facts: Facts, plan: LaunchPlan, *, runner: Runner, 
 
     required = needs.derive(pre.config, pre.plan, plan)
     evidence = runner(required, facts)
-    ctx = GateContext(facts=facts, matrix=matrix, settings=settings, pre=pre, launch=plan, requirements=required,
-                      evidence=evidence, resuming=resuming, data_sha256=dict(data_sha256 or {}))
+    ctx = GateContext(facts=facts, matrix=matrix, settings=settings, pre=pre, launching=True, launch=plan,
+                      requirements=required, evidence=evidence, resuming=resuming,
+                      data_sha256=dict(data_sha256 or {}))
     findings = [*judge_preflight(pre, ctx), *judge(RULES, ctx), *evidence.findings]
     errors = any(f.severity == Severity.ERROR for f in findings)
     return GateDecision(launch=not errors or force, forced=errors and force, findings=tuple(findings),

@@ -18,6 +18,7 @@ CUDA_CONTEXT_BYTES = int(0.75 * GIB)  # CUDA context, cuBLAS/cuDNN workspaces, N
 ALLOCATOR_RESERVE = 0.10  # the caching allocator's fragmentation and rounding, as a share of tensor bytes
 NF4_BYTES = 0.5 + 1 / 64 + 4 / (64 * 256)  # 4 bits + double-quantized absmax (blocks of 64, then 256)
 NF4_BYTES_SINGLE = 0.5 + 4 / 64  # 4 bits + an fp32 absmax per block of 64
+SAVED_EMBEDDINGS = ("embed_tokens", "lm_head", "wte", "word_embeddings")  # vocab × hidden modules_to_save
 LOGIT_BYTES = 12  # float32 log-probabilities kept for backward + the loss's gradient + the logits' gradient
 PAIRED_METHODS = ("dpo", "ipo", "simpo", "orpo", "reward", "kto")  # chosen and rejected (KTO: + KL batch) at once
 OPTIMIZER_STATES = {  # name prefix -> (states per parameter, bytes per state or None for the parameter's dtype)
@@ -84,20 +85,23 @@ class Estimate:
 def estimate(x: MemoryInputs) -> Estimate:
     s = x.shape
     act = 4 if x.precision == "fp32" else 2
-    trainable, trainable_dtype = _trainable(x)
+    groups = _trainable(x)
+    trainable = sum(count for count, _ in groups)
     weights, weights_cpu = _weights(x)
-    grads = int(trainable * trainable_dtype / _shard(x, grads=True))
-    optimizer, optimizer_cpu = _optimizer(x, trainable, trainable_dtype)
+    adapters = _adapter_weights(x, groups)
+    grads = int(sum(count * dtype for count, dtype in groups) / _shard(x, grads=True))
+    optimizer, optimizer_cpu = _optimizer(x, groups)
     saved, layer_now = _activations(x, act)
     logits = _logits(x, act)
     grads_during_forward = grads if x.grad_accum > 1 else 0
-    at_loss = weights + optimizer + grads_during_forward + saved + logits
-    at_backward = weights + optimizer + grads + (layer_now if x.gradient_checkpointing else 0)
+    at_loss = weights + adapters + optimizer + grads_during_forward + saved + logits
+    at_backward = weights + adapters + optimizer + grads + (layer_now if x.gradient_checkpointing else 0)
     phase = "at the loss (end of the forward pass)" if at_loss >= at_backward else "at the end of the backward pass"
     parts = [
         Part("weights", weights, _weights_detail(x)),
+        *([Part("adapter weights", adapters, _adapter_detail(x, groups))] if x.adapter else []),
         Part("gradients", grads if at_loss < at_backward else grads_during_forward,
-             f"{_count(trainable)} trainable parameters × {trainable_dtype} bytes" + _sharded_note(x, grads=True)),
+             _gradients_detail(groups) + _sharded_note(x, grads=True)),
         Part("optimizer states", optimizer, _optimizer_detail(x)),
     ]
     if at_loss >= at_backward:
@@ -116,20 +120,35 @@ def estimate(x: MemoryInputs) -> Estimate:
                     s.total_params, trainable, tuple(_notes(x)), saved)
 
 
-def _trainable(x: MemoryInputs) -> tuple[int, int]:
-    """(trainable parameters, bytes each). Adapters are kept in float32 (PEFT's default)."""
+def _trainable(x: MemoryInputs) -> list[tuple[int, int]]:
+    """(trainable parameters, bytes each) per group: the adapters (float32, PEFT's default, unless TRL casts them
+    to 16-bit on a quantized base), and the copies PEFT makes of `modules_to_save` (in the weights' dtype)."""
     s = x.shape
+    dtype = 4 if x.precision == "fp32" else 2
     if not x.adapter:
-        return s.total_params, 4 if x.precision == "fp32" and not x.quant_bits else 2
+        return [(s.total_params, 4 if x.precision == "fp32" and not x.quant_bits else 2)]
     count = 0
     for name in x.lora_targets:
         dims = module_dims(s, name)
         if dims:
             fan_in, fan_out, copies = dims
             count += s.num_hidden_layers * copies * (x.lora_r * (fan_in + fan_out) + (fan_out if x.dora else 0))
-    saved = sum(s.vocab_size * s.hidden_size for m in x.modules_to_save if m in ("embed_tokens", "lm_head",
-                                                                                   "wte", "word_embeddings"))
-    return count + saved, 4
+    return [(count, 4 if x.adapter_fp32 else dtype), (_saved_copies(x), dtype)]
+
+
+def _adapter_weights(x: MemoryInputs, groups: list[tuple[int, int]]) -> int:
+    """The trained parameters beside a frozen base: LoRA's matrices and the copies of modules_to_save (the frozen
+    originals stay in `weights`). Sharded like the weights under ZeRO-3 / FSDP full shard."""
+    if not x.adapter:
+        return 0
+    shards = x.processes if x.sharding.stage == 3 and x.processes > 1 else 1
+    return int(sum(count * dtype for count, dtype in groups) / shards)
+
+
+def _saved_copies(x: MemoryInputs) -> int:
+    """Parameters of the trainable copies of `modules_to_save` (the embeddings and the head are vocab × hidden)."""
+    s = x.shape
+    return sum(s.vocab_size * s.hidden_size for m in x.modules_to_save if m in SAVED_EMBEDDINGS)
 
 
 def _weights(x: MemoryInputs) -> tuple[int, int]:
@@ -161,12 +180,15 @@ def _shard(x: MemoryInputs, *, grads: bool = False, optimizer: bool = False) -> 
     return n if (stage >= 1 if x.sharding.kind == "zero" else stage >= 2) else 1
 
 
-def _optimizer(x: MemoryInputs, trainable: int, dtype: int) -> tuple[int, int]:
+def _optimizer(x: MemoryInputs, groups: list[tuple[int, int]]) -> tuple[int, int]:
     states, size = _states(x.optimizer)
-    per = states * (size if size is not None else dtype)
-    if x.sharding.kind == "zero" and x.precision != "fp32":
-        per = 12  # DeepSpeed mixed precision: fp32 master copy + two fp32 Adam moments (ZeRO paper, K = 12)
-    total = trainable * per / _shard(x, optimizer=True)
+    total = 0.0
+    for trainable, dtype in groups:
+        per = states * (size if size is not None else dtype)
+        if x.sharding.kind == "zero" and x.precision != "fp32":
+            per = 12  # DeepSpeed mixed precision: fp32 master copy + two fp32 Adam moments (ZeRO paper, K = 12)
+        total += trainable * per
+    total /= _shard(x, optimizer=True)
     if x.sharding.offload_optimizer:
         return 0, int(total)
     return int(total), 0
@@ -321,10 +343,25 @@ def _optimizer_detail(x: MemoryInputs) -> str:
         text = "DeepSpeed: float32 master weights and two float32 moments (12 bytes per trainable parameter)"
     else:
         states, size = _states(x.optimizer)
-        text = f"{x.optimizer}: {states} state(s) of {size or 'the parameter dtype'} bytes per trainable parameter"
+        dtypes = "/".join(str(d) for d in dict.fromkeys(d for n, d in _trainable(x) if n))
+        each = f"{size:g} byte{'s' if size != 1 else ''}" if size is not None else f"{dtypes or '2'} bytes, the trainable parameters' dtype"
+        text = f"{x.optimizer}: {states} state(s) of {each} per trainable parameter"
     if x.sharding.offload_optimizer:
         return text + ", offloaded to CPU memory"
     return text + _sharded_note(x, optimizer=True)
+
+
+def _adapter_detail(x: MemoryInputs, groups: list[tuple[int, int]]) -> str:
+    (lora, lora_dtype), (copies, dtype) = groups
+    text = f"LoRA r={x.lora_r}: {_count(lora)} parameters × {lora_dtype} bytes"
+    if copies:
+        text += f" + trained copies of {', '.join(m for m in x.modules_to_save if m in SAVED_EMBEDDINGS)}: " \
+                f"{_count(copies)} × {dtype} bytes"
+    return text
+
+
+def _gradients_detail(groups: list[tuple[int, int]]) -> str:
+    return " + ".join(f"{_count(n)} trainable parameters × {d} bytes" for n, d in groups if n) or "nothing trained"
 
 
 def _sharded_note(x: MemoryInputs, grads: bool = False, optimizer: bool = False) -> str:

@@ -11,7 +11,7 @@ def gib(n: float) -> str:
     return f"{n / GIB:.1f} GiB" if n >= GIB / 10 else f"{n / (1 << 20):.0f} MiB"
 
 
-def table(est: Estimate, capacity: int | None, title: str) -> list[str]:
+def table(est: Estimate, capacity: int | None, title: str, capacity_label: str = "GPU memory") -> list[str]:
     width = max([len(p.name) for p in est.parts] + [len("CPU (offloaded)")])
     lines = [title, ""]
     for part in est.parts:
@@ -21,7 +21,7 @@ def table(est: Estimate, capacity: int | None, title: str) -> list[str]:
     if capacity:
         share = est.peak_bytes / capacity
         verdict = "fits" if share <= 0.9 else ("tight" if share <= 1 else "does NOT fit")
-        lines.append(f"  {'GPU memory':<{width}}  {gib(capacity):>10}   {share:.0%} used: {verdict}")
+        lines.append(f"  {capacity_label:<{width}}  {gib(capacity):>10}   {share:.0%} used: {verdict}")
     if est.cpu_bytes:
         lines.append(f"  {'CPU (offloaded)':<{width}}  {gib(est.cpu_bytes):>10}   host memory per process")
     lines.extend(f"  note: {note}" for note in est.notes)

@@ -4,6 +4,7 @@ about, and a few it lets through."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from ftdoctor.findings import Fix, Severity
@@ -100,9 +101,12 @@ class BatchKeys(ConfigRule):
                         "of gradient_accumulation_steps or batch_size\")", fixes=(Fix("delete batch_size"),),
                         location=_first(pre, "batch_size"))
         if len(given) < 2:
-            return Fail(f"the batch is underspecified: only {', '.join(given) or 'none'} of micro_batch_size, "
-                        "gradient_accumulation_steps, batch_size (Axolotl needs two)",
-                        fixes=(Fix("set micro_batch_size and gradient_accumulation_steps"),),
+            which = f"only `{given[0]}` is set" if given else "none is set"
+            missing = [k for k in ("micro_batch_size", "gradient_accumulation_steps") if k not in given]
+            return Fail(f"the batch is underspecified: of micro_batch_size, gradient_accumulation_steps and "
+                        f"batch_size, {which} with a valid value (Axolotl needs two: \"At least two of "
+                        "micro_batch_size, gradient_accumulation_steps, batch_size must be set\")",
+                        fixes=(Fix(f"set {' and '.join(missing)}"),),
                         location=_first(pre, *given) if given else pre.at(()))
         return Pass(f"batch: {pre.plan.micro_batch} per GPU × {pre.plan.grad_accum} accumulation steps")
 
@@ -126,7 +130,7 @@ class PackingWithPreference(ConfigRule):
 
 EXCLUSIVE = (
     ("warmup_steps", "warmup_ratio"), ("eval_steps", "evals_per_epoch"), ("save_steps", "saves_per_epoch"),
-    ("val_set_size", "test_datasets"),
+    ("val_set_size", "test_datasets"), ("max_memory", "gpu_memory_limit"),
 )
 
 
@@ -139,7 +143,7 @@ class MutuallyExclusive(ConfigRule):
         pre, c = ctx.pre, ctx.pre.config
         outcomes = []
         for a, b in EXCLUSIVE:
-            va, vb = getattr(c, a), getattr(c, b)
+            va, vb = getattr(c, a, None) or _raw(pre, a), getattr(c, b, None) or _raw(pre, b)
             if va and vb:
                 outcomes.append(Fail(f"`{a}` and `{b}` are both set; they are alternatives (Axolotl refuses this)",
                                      {"keys": [a, b]}, (Fix(f"keep one of {a} and {b}"),), location=_first(pre, b)))
@@ -376,7 +380,168 @@ class PackingNeedsVarlenAttention(ConfigRule):
                                "sample_packing: false"),), location=_first(pre, "sample_packing"))
 
 
+def _raw(pre, key: str):
+    """A top-level value as the file wrote it (also keys the schema keeps only as Axolotl extras)."""
+    return pre.loaded.source.data.get(key)
+
+
+class StrategyAndSteps(ConfigRule):
+    """`eval_steps` / `save_steps` go with the `steps` strategy, and `save_strategy: best` names its metric."""
+
+    code = "CFG137"
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        trl = pre.loaded.dialect == "trl"
+        outcomes = []
+        for kind, strategy, steps in (("eval", c.eval_strategy, c.eval_steps), ("save", c.save_strategy, c.save_steps)):
+            if strategy and steps and strategy != "steps":
+                said = ("TrainingArguments ignores the steps without a word" if trl else
+                        f"Axolotl: \"{kind}_strategy and {kind}_steps mismatch\"")
+                outcomes.append(Fail(f"`{kind}_strategy: {strategy}` with `{kind}_steps: {steps:g}`: the steps only "
+                                     f"count with `{kind}_strategy: steps` ({said})",
+                                     fixes=(Fix(f"set {kind}_strategy: steps, or delete {kind}_steps"),),
+                                     severity=Severity.WARNING if trl else None,
+                                     location=_first(pre, f"{kind}_strategy")))
+        if c.evals_per_epoch and c.eval_strategy and c.eval_strategy != "steps" and not trl:
+            outcomes.append(Fail(f"`evals_per_epoch` with `eval_strategy: {c.eval_strategy}` (Axolotl: \"eval_strategy "
+                                 "must be empty or set to `steps` when used with evals_per_epoch\")",
+                                 fixes=(Fix("delete eval_strategy (evals_per_epoch sets the steps)"),),
+                                 location=_first(pre, "eval_strategy")))
+        if c.save_strategy == "best" and not _raw(pre, "metric_for_best_model"):
+            outcomes.append(Fail("`save_strategy: best` without `metric_for_best_model`: the Trainer refuses to start "
+                                 "(\"`args.metric_for_best_model` must be provided when using 'best' save_strategy\")",
+                                 fixes=(Fix("add metric_for_best_model: eval_loss"),),
+                                 location=_first(pre, "save_strategy")))
+        if outcomes:
+            return outcomes
+        if not (c.eval_strategy or c.save_strategy):
+            return NotApplicable("no eval_strategy or save_strategy")
+        return Pass("strategies and step counts agree")
+
+
+class Streaming(ConfigRule):
+    """Streamed datasets come with max_steps, without a val_set_size split, and packed only when there is one."""
+
+    code = "CFG138"
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        if not c.streaming or pre.loaded.dialect == "trl":
+            return NotApplicable("no streaming datasets (Axolotl's `streaming`)")
+        outcomes = []
+        if not c.max_steps:
+            outcomes.append(Fail("`streaming: true` without `max_steps`: a streamed dataset has no length, so the "
+                                 "number of steps cannot be derived from num_epochs (Axolotl: \"max_steps must be set "
+                                 "when using streaming datasets\")", fixes=(Fix("set max_steps"),),
+                                 location=_first(pre, "streaming")))
+        if c.val_set_size:
+            outcomes.append(Fail("`streaming: true` with `val_set_size`: a stream cannot be split (Axolotl: "
+                                 "\"val_set_size is not supported with streaming datasets\")",
+                                 fixes=(Fix("delete val_set_size and evaluate on test_datasets"),),
+                                 location=_first(pre, "val_set_size")))
+        if c.sample_packing and len(c.datasets or ()) > 1:
+            outcomes.append(Fail("`sample_packing` with several streamed datasets (Axolotl: \"Sample packing with "
+                                 "multiple streaming datasets is not yet supported\")",
+                                 fixes=(Fix("merge the datasets into one, or set sample_packing: false"),),
+                                 location=_first(pre, "sample_packing")))
+        return outcomes or Pass("streaming with max_steps")
+
+
+LORA_KERNELS = ("lora_mlp_kernel", "lora_qkv_kernel", "lora_o_kernel")
+
+
+class LoraKernels(ConfigRule):
+    """Axolotl's fused LoRA kernels are asked for only where they work (not 8-bit LoRA, remote code, or FSDP1)."""
+
+    code = "CFG139"
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        asked = [k for k in LORA_KERNELS if _raw(pre, k)]
+        if not asked or pre.loaded.dialect == "trl":
+            return NotApplicable("no LoRA kernels asked for")
+        names, where = ", ".join(f"`{k}`" for k in asked), _first(pre, *asked)
+        fix = (Fix(f"set {', '.join(f'{k}: false' for k in asked)}"),)
+        if c.adapter == "lora" and c.load_in_8bit:
+            return Fail(f"{names} with 8-bit LoRA (Axolotl: \"lora_mlp_kernel, lora_qkv_kernel, and lora_o_kernel are "
+                        "not compatible with 8-bit LoRA\")", fixes=fix, location=where)
+        if c.trust_remote_code:
+            return Fail(f"{names} with `trust_remote_code`: the kernels patch transformers' own modules, not the "
+                        "repository's code (Axolotl refuses this)", fixes=fix, location=where)
+        sharding = pre.plan.sharding
+        if sharding.kind == "fsdp" and sharding.version == 1 and pre.plan.processes > 1:
+            return Fail(f"{names} with FSDP1 on {pre.plan.processes} GPUs (Axolotl: \"... are not compatible with "
+                        "FSDP1\")", fixes=(Fix("use fsdp_version: 2, or turn the kernels off"),), location=where)
+        return Pass(f"{names} where they work")
+
+
+class DpoLossLists(ConfigRule):
+    """`dpo_loss_type` and `dpo_loss_weights` go together, one weight per loss, and only with DPO."""
+
+    code = "CFG147"
+
+    def check(self, ctx: Context):
+        pre, c = ctx.pre, ctx.pre.config
+        types, weights = _raw(pre, "dpo_loss_type"), _raw(pre, "dpo_loss_weights")
+        if types is None and weights is None:
+            return NotApplicable("no dpo_loss_type or dpo_loss_weights")
+        where = _first(pre, "dpo_loss_weights", "dpo_loss_type")
+        if c.rl != "dpo":
+            return Fail(f"`dpo_loss_type` / `dpo_loss_weights` are for `rl: dpo` only (this config: "
+                        f"{'rl: ' + c.rl if c.rl else 'no rl'}); Axolotl refuses them", fixes=(Fix("delete them"),),
+                        location=where)
+        if weights is not None and types is None:
+            return Fail("`dpo_loss_weights` without `dpo_loss_type` (Axolotl: \"`dpo_loss_weights` requires "
+                        "`dpo_loss_type` to be set\")", fixes=(Fix("add dpo_loss_type: [sigmoid, ...], one per "
+                        "weight"),), location=where)
+        count = lambda v: len(v) if isinstance(v, list) else 1  # noqa: E731 - a scalar is one loss
+        if weights is not None and count(types) != count(weights):
+            return Fail(f"{count(types)} dpo_loss_type entries but {count(weights)} dpo_loss_weights (Axolotl: "
+                        "\"must be the same length\")", fixes=(Fix("give one weight per loss type"),), location=where)
+        return Pass("DPO loss types and weights agree")
+
+
+def _model_type(pre) -> str | None:
+    """config.json's model_type, also when ftdoctor cannot size the model (MPT's config has other key names)."""
+    model = pre.model
+    if model is None:
+        return None
+    if model.shape is not None:
+        return model.shape.model_type
+    folder = model.located.path
+    if model.located.kind not in ("local", "cache") or folder is None:
+        return None
+    try:
+        data = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return str(data.get("model_type") or "") if isinstance(data, dict) else None
+
+
+class ModelFamilyLimits(ConfigRule):
+    """Settings a model family cannot train with: FSDP on Falcon, gradient checkpointing on MPT."""
+
+    code = "CFG148"
+
+    def check(self, ctx: Context):
+        pre = ctx.pre
+        family = _model_type(pre)
+        if not family:
+            return NotApplicable("the model's family is unknown")
+        if family == "falcon" and pre.plan.sharding.kind == "fsdp":
+            return Fail("FSDP on a Falcon model (Axolotl: \"FSDP is not supported for falcon models\")",
+                        fixes=(Fix("use DeepSpeed ZeRO instead of FSDP"),),
+                        location=_first(pre, "fsdp", "fsdp_config", "fsdp_version"))
+        if family == "mpt" and pre.plan.gradient_checkpointing:
+            return Fail("gradient checkpointing on an MPT model: its modeling code does not support it (Axolotl: "
+                        "\"gradient_checkpointing is not supported for MPT models\")",
+                        fixes=(Fix("set gradient_checkpointing: false"),), location=_first(pre, "gradient_checkpointing"))
+        return Pass(f"no known limit of {family} models is hit")
+
+
 RULES = (QloraNeeds4bit, QuantizedNeedsAdapter, MergeQuantized, BatchKeys, PackingWithPreference,
          MutuallyExclusive, EvalWithoutData, ActivationOffloadingNeedsCheckpointing, JinjaTemplate, TargetRegex,
          LmHeadTarget, AdapterTargets, GrpoSettings, KtoColumns, ResumePath, ContextParallelNeedsFlash,
-         PackingNeedsVarlenAttention)
+         PackingNeedsVarlenAttention, StrategyAndSteps, Streaming, LoraKernels, DpoLossLists,
+         ModelFamilyLimits)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule
+from ftdoctor.trainer.locate import hub_cache_dir
 
 PREFERENCE_RL = ("dpo", "ipo", "simpo", "orpo")
 PROMPT_LIKE = ("prompt", "question", "instruction", "input", "messages", "conversation")
@@ -110,7 +111,7 @@ class DatasetPresent(DataRule):
                     "fail with a network or 'repository not found' error", {"path": report.spec.path},
                     (Fix("fix the path; it is resolved against the config file's folder"),),
                     location=pre.at(report.path + ("path",))))
-            elif report.located.note:
+            elif report.located.note and report.located.kind != "hub":  # DAT502 says it, once
                 outcomes.append(Info(f"dataset `{report.spec.path}`: {report.located.note}",
                                      location=pre.at(report.path + ("path",))))
         return outcomes or (Pass("every local dataset is there") if pre.datasets else NotApplicable("no datasets"))
@@ -125,8 +126,8 @@ class HubDataset(DataRule):
     def check(self, ctx: Context):
         pre = ctx.pre
         hub = [r for r in pre.datasets if r.located.kind == "hub"]
-        return [Info(f"dataset `{r.spec.path}` is a hub dataset not in the local cache: its columns, size and "
-                     "lengths are not checked", location=pre.at(r.path + ("path",))) for r in hub] or \
+        return [Info(f"dataset `{r.spec.path}` is a hub dataset not in the local cache ({hub_cache_dir()}): its "
+                     "columns, size and lengths are not checked", location=pre.at(r.path + ("path",))) for r in hub] or \
             NotApplicable("no hub-only dataset")
 
 
@@ -145,9 +146,8 @@ class DatasetReadable(DataRule):
                     if problem.kind == "unchecked":
                         outcomes.append(Info(f"{sample.path.name}: {problem.message}", location=location))
                         continue
-                    severity = Severity.WARNING if problem.kind == "truncated" else None
                     outcomes.append(Fail(f"{sample.path.name}: {problem.message}", {"format": sample.format},
-                                         (Fix(_fix(problem.kind)),), severity=severity, location=location))
+                                         (Fix(_fix(problem.kind)),), location=location))
             if report.located.kind in ("local", "cache") and not report.files:
                 outcomes.append(Fail(f"dataset `{report.spec.path}` is a folder without data files (.jsonl, .json, "
                                      ".parquet, .csv, .arrow)", location=pre.at(report.path + ("path",))))
@@ -189,12 +189,14 @@ class Columns(DataRule):
                     f"dataset `{report.spec.path}` ({expected.what}) needs {wanted}; its columns are "
                     f"{', '.join(report.columns[:10]) or 'none'} ({FORMAT_NAMES[report.shape]})",
                     {"columns": list(report.columns), "missing": [list(g) for g in missing]},
-                    (Fix(_column_fix(report, expected)),), location=pre.at(report.path + ("type",))))
+                    (Fix(_column_fix(report, expected, pre.plan.method)),), location=pre.at(report.path + ("type",))))
         return outcomes or (Pass("every dataset has the columns its type reads") if pre.datasets
                             else NotApplicable("no datasets"))
 
 
-def _column_fix(report, expected: Expectation) -> str:
+def _column_fix(report, expected: Expectation, method: str) -> str:
+    if report.shape == "preference":
+        return _preference_fix(report, method)
     if report.shape == "conversational" and "messages" in report.columns:
         return "use `type: chat_template` for conversations"
     if report.shape in ("conversational", "sharegpt"):
@@ -202,9 +204,20 @@ def _column_fix(report, expected: Expectation) -> str:
         return f"set `field_messages: {column}` (and message_property_mappings for from/value turns)"
     if report.shape == "alpaca":
         return "use `type: alpaca` for instruction/output data"
-    if report.shape == "preference":
-        return "this is preference data: train it with `rl: dpo` and `type: chat_template.default`"
     return "rename the columns, or pick the `type` that matches them (docs/config.md)"
+
+
+def _preference_fix(report, method: str) -> str:
+    """chat_template.default reads the prompt from `field_messages` (a string becomes one user turn), the answers
+    from chosen/rejected; without a prompt column the conversations in chosen/rejected carry it (argilla_chat)."""
+    prompt = next((c for c in ("prompt", "question", "instruction") if c in report.columns), None)
+    if prompt:
+        how = f"`type: chat_template.default` with `field_messages: {prompt}`"
+    else:
+        how = "`type: chat_template.argilla_chat` (the conversation is in chosen/rejected)"
+    if method in PREFERENCE_RL:
+        return f"use {how}"
+    return f"this is preference data: train it with `rl: dpo` and {how}"
 
 
 class Conversations(DataRule):
@@ -233,10 +246,13 @@ class Conversations(DataRule):
             result.append(Fail(f"dataset `{name}`: {len(stats.bad_message)} of {stats.checked} sampled conversations "
                                f"have a turn without `{stats.role_key}`/`{stats.content_key}`", fixes=(Fix(hint),),
                                location=_data_location(report, stats.bad_message[0])))
-        if stats.not_a_list:
+        # In preference pairs, field_messages holds the prompt: a string is one user turn (chat_template.default
+        # wraps it) and the assistant turns are chosen/rejected.
+        paired = report.shape == "preference"
+        if stats.not_a_list and not paired:
             result.append(Fail(f"dataset `{name}`: `{stats.column}` is not a list of turns in "
                                f"{len(stats.not_a_list)} sampled rows", location=_data_location(report, stats.not_a_list[0])))
-        if stats.no_assistant:
+        if stats.no_assistant and not paired:
             result.append(Fail(f"dataset `{name}`: {len(stats.no_assistant)} of {stats.checked} sampled conversations "
                                "have no assistant turn: nothing to learn from them (TRL raises on such examples with "
                                "assistant-only loss)", fixes=(Fix("map your roles with `roles: {assistant: [gpt]}`, "

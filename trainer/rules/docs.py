@@ -13,7 +13,8 @@ INTRO = """# The training-config preflight
 
 `ftdoctor train config.yml --dry-run` (or `ftdoctor check --config config.yml`) reads the config
 ([reference](config.md)), looks at its model and datasets on disk without downloading anything, resolves what
-will run on the target machine (this one, `--facts FILE`, or `--gpu NAME [--gpus N]` / `--cpu`), estimates the
+will run on the target machine (this one, `--facts FILE`, or `--gpu NAME [--gpus N]` / `--cpu`; `--gpus N` alone
+takes the first N GPUs of this machine or the snapshot, and more than it has is refused), estimates the
 memory ([formula](memory.md)), and reports what will fail or silently go wrong. Findings use the same model,
 output formats (`--json`) and exit codes as `ftdoctor check`; every finding about the config carries
 `config.yml:LINE` (data-file problems carry `data.jsonl:LINE`).

@@ -6,11 +6,20 @@ from __future__ import annotations
 import re
 import shlex
 
+from ftdoctor.facts.model import SmokeStatus, Status
 from ftdoctor.findings import Fix, Severity
+from ftdoctor.rules import bitsandbytes, flash_attn
 from ftdoctor.trainer.config.trl_dialect import vocabulary_command
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule
 from ftdoctor.trainer.rules.combinations import _first
 
+FLASH_ATTN_PACKAGES = ("flash_attn", "flash_attn_2_cuda")  # the abi probe's top-level package names
+# `ftdoctor check`'s metadata rules that say whether the installed build runs here (not: whether it is installed,
+# what a reinstall would need, the GPU generation: this family says those for the config)
+FLASH_ATTN_RULES = (flash_attn.FlashAttnInstalled, flash_attn.FlashAttnGpu, flash_attn.FlashAttnWheelKey,
+                    flash_attn.FlashAttnWheelArchs)
+BNB_RULES = (bitsandbytes.BnbInstalled, bitsandbytes.BnbLibraryForTorch, bitsandbytes.BnbLibraryArchs,
+             bitsandbytes.BnbFeatureFloors)
 BNB_OPTIMIZERS = ("adamw_bnb_8bit", "adamw_8bit", "paged_", "ademamix_8bit", "lion_8bit", "lion_32bit",
                   "rmsprop_bnb")
 
@@ -35,11 +44,38 @@ def _gpu_check(ctx: Context, feature: str, wanted: bool, key: str, label: str):
     cc = pre.target.min_cc
     if cc is None:
         return NotApplicable("the GPU's compute capability is unknown")
-    if need.allows(cc):
+    if need is None or need.allows(cc):  # None: the matrix records no GPU bound for the feature
         return Pass(f"{label} on {_cc(pre)}")
     bound = f"compute capability {need.min_cc}" + (f" to {need.max_cc}" if need.max_cc else " or newer")
-    return Fail(f"{label} on {pre.target.describe()} ({_cc(pre)}): {need.why} (needs {bound})",
+    return Fail(f"{label} on {pre.target.describe()}: {need.why} (needs {bound})",
                 {"compute_capability": ".".join(map(str, cc)), "needs": need.min_cc}, location=_first(pre, key))
+
+
+def _machine_facts(pre) -> bool:
+    """The preflight judges a real machine's facts that `ftdoctor check` is not reporting beside it (with
+    `check --config` its own findings already say what the machine's builds can run)."""
+    return pre.target.source not in ("described", "check")
+
+
+def _machine_errors(ctx: Context, pre, rules, where: str, lead: str) -> list[Fail]:
+    """On a real machine (live or a snapshot), the errors `ftdoctor check`'s rules find for one library, as this
+    config's findings: what the metadata says about the installed build against this torch, CUDA and GPUs."""
+    if not _machine_facts(pre) or not pre.target.packages_known:
+        return []
+    from ftdoctor.rules.engine import judge
+
+    found = judge(rules, Context(facts=ctx.facts, matrix=ctx.matrix))
+    return [Fail(f"{lead}: {f.message} ({f.code} in `ftdoctor check`)", f.evidence, f.fixes, location=where)
+            for f in found if f.severity == Severity.ERROR]
+
+
+def _smoke_failure(ctx: Context, pre, name: str):
+    """The result of `ftdoctor check --verify`'s smoke test `name` when it ran on this machine and failed."""
+    if not _machine_facts(pre) or not ctx.facts.verify.ran:
+        return None
+    smoke = ctx.facts.verify.smoke(name)
+    failed = (SmokeStatus.FAILED, SmokeStatus.CRASHED, SmokeStatus.TIMEOUT)
+    return smoke if smoke is not None and smoke.status in failed else None
 
 
 class Bf16Support(EnvRule):
@@ -77,16 +113,28 @@ class Tf32Support(EnvRule):
         return outcome
 
 
+FP8_LIBRARIES = ("torchao", "transformer-engine", "ms-amp")  # what accelerate's fp8 recipes run on
+
+
 class Fp8Support(EnvRule):
-    """fp8 training runs on GPUs with FP8 tensor cores (Ada, Hopper and newer)."""
+    """fp8 training runs on GPUs with FP8 tensor cores (Ada, Hopper and newer), with a library that does it."""
 
     code = "CEN803"
 
     def check(self, ctx: Context):
-        outcome = _gpu_check(ctx, "fp8", bool(ctx.pre.config.fp8), "fp8", "fp8 training")
+        pre = ctx.pre
+        outcome = _gpu_check(ctx, "fp8", bool(pre.config.fp8), "fp8", "fp8 training")
         if isinstance(outcome, Fail):
             return Fail(outcome.message, outcome.evidence, (Fix("set fp8: false"),), location=outcome.location)
-        return outcome
+        if not isinstance(outcome, Pass) or not pre.target.packages_known:
+            return outcome
+        found = [name for name in FP8_LIBRARIES if pre.target.version(name)]
+        if found:
+            return Pass(f"fp8 training on {_cc(pre)} with {found[0]} {pre.target.version(found[0])}")
+        return Fail("fp8 training, but none of torchao, transformer-engine or ms-amp is installed (Axolotl: \"fp8 "
+                    "requested, but missing one of ms-amp, transformers-engine or torchao\")",
+                    fixes=(Fix("install torchao", (ctx.pip("install", "torchao"),)),),
+                    location=_first(pre, "fp8"))
 
 
 class CpuOnly(EnvRule):
@@ -167,7 +215,44 @@ class FlashAttention(EnvRule):
         if need and need[0].allows(installed) is False:
             return Fail(f"flash-attn {installed} is older than {need[0].requires.lstrip('>=')}: {need[0].why}",
                         fixes=(Fix("upgrade flash-attn"),), location=where)
-        return self._wheel_matches(pre, installed, where)
+        return self._broken_here(ctx, pre, installed, where) or self._wheel_matches(pre, installed, where)
+
+    def _broken_here(self, ctx, pre, installed: str, where: str):
+        """On a real machine (live or a snapshot): flash-attn's smoke test when it ran, the ELF scan of its compiled
+        extension against this torch, and `ftdoctor check`'s wheel rules tell an install that cannot run here."""
+        if not _machine_facts(pre):
+            return None
+        fix = Fix("reinstall flash-attn built for this torch and CUDA, or use attn_implementation: sdpa",
+                  (ctx.pip("install", "--force-reinstall", "--no-deps", "--no-cache-dir", "flash-attn",
+                           "--no-build-isolation"),))
+        smoke = _smoke_failure(ctx, pre, "flash-attn")
+        if smoke is not None:
+            return Fail(f"flash-attn {installed} is installed but its smoke test {smoke.status.value}"
+                        f"{': ' + smoke.reason if smoke.reason else ''}; loading the model with flash_attention_2 "
+                        "fails the same way", {"smoke": smoke.status.value}, (fix,), location=where)
+        linked = self._extension_problem(ctx, pre, installed, where, fix)
+        return linked or _machine_errors(ctx, pre, FLASH_ATTN_RULES, where, f"flash-attn {installed} cannot run here")
+
+    def _extension_problem(self, ctx, pre, installed: str, where: str, fix: Fix):
+        if ctx.facts.abi.status != Status.OK:
+            return None
+        for ext in ctx.facts.abi.extensions:
+            if ext.package not in FLASH_ATTN_PACKAGES:
+                continue
+            name = ext.path.rsplit("/", 1)[-1]
+            if ext.missing_torch_symbol_count:
+                return Fail(f"flash-attn {installed} is installed but cannot be imported: {name} needs "
+                            f"{ext.missing_torch_symbol_count} torch symbol(s) that torch {pre.target.version('torch')} "
+                            f"does not export (e.g. {ext.missing_torch_symbols[0]}); it was built for another torch, "
+                            "and loading the model fails with 'undefined symbol'",
+                            {"extension": ext.path}, (fix,), location=where)
+            missing = [n.name for n in ext.needed if n.path is None]
+            if missing and not ext.runtime_selected:
+                return Fail(f"flash-attn {installed} is installed but cannot be imported: {name} links "
+                            f"{', '.join(missing)}, which this machine does not have (built for another CUDA or "
+                            "torch); loading the model fails with 'cannot open shared object file'",
+                            {"extension": ext.path, "missing": missing}, (fix,), location=where)
+        return None
 
     def _wheel_matches(self, pre, installed: str, where: str):
         built = re.search(r"torch(\d+\.\d+)", installed)
@@ -180,6 +265,35 @@ class FlashAttention(EnvRule):
             return Fail("flash-attn is installed but torch is a CPU build: flash attention cannot run",
                         location=where)
         return Pass(f"flash-attn {installed}")
+
+
+ATTENTION_PACKAGES = {"sage": "sageattention", "xformers": "xformers", "fp8": "torchao"}
+
+
+class OtherAttentionKernels(EnvRule):
+    """SageAttention, xformers and fp8 attention asked for run on the GPU and have their package installed."""
+
+    code = "CEN814"
+
+    def check(self, ctx: Context):
+        pre = ctx.pre
+        attention = pre.plan.attention
+        if attention not in ATTENTION_PACKAGES:
+            return NotApplicable(f"attention is {attention}")
+        where = _first(pre, "attn_implementation", f"{attention}_attention", "sage_attention", "xformers_attention")
+        gpu = _gpu_check(ctx, f"attn:{attention}", True, "attn_implementation", f"attn_implementation: {attention}")
+        if isinstance(gpu, Fail):
+            return Fail(gpu.message, gpu.evidence, (Fix("attn_implementation: sdpa (or flash_attention_2)"),),
+                        location=where)
+        if not pre.target.packages_known:
+            return NotApplicable("the target's packages are unknown")
+        package = ATTENTION_PACKAGES[attention]
+        installed = pre.target.version(package)
+        if installed is None:
+            return Fail(f"attn_implementation: {attention} needs {package}, which is not installed: loading the "
+                        "model fails", fixes=(Fix(f"install {package}, or use attn_implementation: sdpa",
+                                                  (ctx.pip("install", package),)),), location=where)
+        return Pass(f"{attention} attention with {package} {installed}" + (f" on {_cc(pre)}" if pre.target.gpus else ""))
 
 
 class Bitsandbytes(EnvRule):
@@ -210,7 +324,40 @@ class Bitsandbytes(EnvRule):
                     severity=Severity.WARNING, location=where)
             return Info(f"bitsandbytes {installed} runs {' and '.join(needs)} on the CPU (slowly); paged optimizers "
                         "fall back to ordinary ones", location=where)
-        return Pass(f"bitsandbytes {installed} for {' and '.join(needs)}")
+        floor = self._below_floor(ctx, pre, installed, optimizer, where)
+        if floor is not None:
+            return floor
+        smoke = _smoke_failure(ctx, pre, "bitsandbytes-4bit") if pre.plan.quant_bits == 4 else None
+        if smoke is not None:
+            return Fail(f"bitsandbytes {installed}: its 4-bit smoke test {smoke.status.value} on this machine"
+                        f"{': ' + smoke.reason if smoke.reason else ''}; 4-bit loading fails the same way",
+                        {"smoke": smoke.status.value}, location=where)
+        broken = _machine_errors(ctx, pre, BNB_RULES, where, f"{' and '.join(needs)} cannot run here")
+        return broken or Pass(f"bitsandbytes {installed} for {' and '.join(needs)}")
+
+
+    def _below_floor(self, ctx, pre, installed: str, optimizer: str, where: str):
+        """A described GPU below bitsandbytes' compute-capability floor of a feature the config uses (on a real
+        machine, `ftdoctor check`'s BNB803 says it, forwarded below)."""
+        cc = pre.target.min_cc
+        if pre.target.source != "described" or cc is None:
+            return None
+        from ftdoctor.matrix import cc_tuple
+
+        eight_bit_optimizer = "8bit" in optimizer and optimizer.startswith(BNB_OPTIMIZERS)
+        used = [(feature, title) for feature, title, on in (
+            ("nf4_fp4", "4-bit loading", pre.plan.quant_bits == 4),
+            ("llm_int8", "8-bit loading", pre.plan.quant_bits == 8),
+            ("optimizers_8bit", f"optimizer {optimizer}", eight_bit_optimizer)) if on]
+
+        for feature, title in used:
+            floor = ctx.matrix.bitsandbytes.floor(feature, installed)
+            if floor is not None and cc < cc_tuple(floor.min_cc):
+                return Fail(f"{title} on {pre.target.describe()}: bitsandbytes {installed}'s {floor.title} needs "
+                            f"compute capability {floor.min_cc}", {"needs": floor.min_cc},
+                            (Fix("train in 16-bit (LoRA without load_in_8bit/4bit) on this GPU, or use a newer "
+                                 "GPU"),), location=where)
+        return None
 
 
 class DeepspeedInstalled(EnvRule):
@@ -366,8 +513,8 @@ def _features(pre) -> list[tuple[str, str]]:
         found.append(("peft_use_dora", "peft_use_dora"))
     if plan.sharding.kind == "fsdp" and plan.sharding.version == 2:
         found.append(("fsdp_version:2", "fsdp_version" if pre.loaded.has("fsdp_version") else "fsdp_config"))
-    if plan.attention == "flex_attention":
-        found.append(("attn:flex_attention", "attn_implementation"))
+    if plan.attention in ("flex_attention", "fp8"):
+        found.append((f"attn:{plan.attention}", "attn_implementation"))
     if c.save_safetensors is False:
         found.append(("save_safetensors:false", "save_safetensors"))
     if c.sample_packing and not c.rl:
@@ -398,4 +545,5 @@ class TrainingStack(EnvRule):
 
 
 RULES = (Bf16Support, Tf32Support, Fp8Support, CpuOnly, TorchHasCuda, FlashAttention, Bitsandbytes,
-         DeepspeedInstalled, ProcessesForSharding, Nccl, KeysForInstalledVersions, FeatureVersions, TrainingStack)
+         DeepspeedInstalled, ProcessesForSharding, Nccl, KeysForInstalledVersions, FeatureVersions, TrainingStack,
+         OtherAttentionKernels)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.rules.base import Context, Fail, Info, NotApplicable, Pass, Rule
+from ftdoctor.trainer.memory.estimate import ALLOCATOR_RESERVE, estimate
 from ftdoctor.trainer.memory.fit import ways_to_fit
 from ftdoctor.trainer.memory.render import gib
 
@@ -98,4 +101,39 @@ class OffloadHostMemory(MemoryRule):
                     fixes=(Fix("offload less (only the optimizer), or use more GPUs"),), location=_where(pre))
 
 
-RULES = (Estimated, Fits, OffloadHostMemory)
+class TrlLoadDtype(MemoryRule):
+    """A TRL CLI config says the dtype to load the model in (`trl` loads it in float32 otherwise)."""
+
+    code = "MEM703"
+
+    def check(self, ctx: Context):
+        pre = ctx.pre
+        if pre.loaded.dialect != "trl":
+            return NotApplicable("an Axolotl-style config: the model loads in the training precision")
+        if getattr(ctx, "launching", False):
+            return NotApplicable("ftdoctor's trainer runs it: the model loads in the training precision")
+        dtype = pre.loaded.source.data.get("dtype")
+        if dtype in ("bfloat16", "float16", "auto"):
+            return Pass(f"dtype: {dtype}")
+        if pre.estimate is None or pre.memory is None or pre.plan.precision == "fp32":
+            return NotApplicable("no estimate, or training in float32 anyway")
+        est, fp32 = pre.estimate, estimate(replace(pre.memory, precision="fp32"))
+        states = ("weights", "gradients", "optimizer states")
+        extra = sum(fp32.part(p) - est.part(p) for p in states)  # activations stay 16-bit under autocast
+        peak = est.peak_bytes + int(extra * (1 + ALLOCATOR_RESERVE))
+        capacity = _capacity(pre)
+        spills = capacity is not None and est.peak_bytes <= capacity * TIGHT < peak
+        what = "`dtype: float32`" if dtype == "float32" else "no `dtype` (ModelConfig's default is float32" + (
+            "; `torch_dtype` is no longer read)" if "torch_dtype" in pre.loaded.source.data else ")")
+        fit = f": more than the GPU's {gib(capacity)}" if spills and peak > capacity else (
+            f": {peak / capacity:.0%} of the GPU" if spills else "")
+        message = (f"{what}: `trl {pre.loaded.trl_command}` loads the model in float32, with {pre.plan.precision} "
+                   f"only as autocast, and peaks at about {gib(peak)} instead of the {gib(est.peak_bytes)} estimated "
+                   f"here for 16-bit weights (what ftdoctor train loads){fit}")
+        fix = (Fix(f"add `dtype: {'bfloat16' if pre.plan.precision == 'bf16' else 'float16'}`"),)
+        if spills:
+            return Fail(message, {"fp32_peak_bytes": peak}, fix, severity=Severity.WARNING, location=_where(pre))
+        return Info(message, {"fp32_peak_bytes": peak}, fix, location=_where(pre))
+
+
+RULES = (Estimated, Fits, OffloadHostMemory, TrlLoadDtype)

@@ -127,7 +127,7 @@ class DuplicateKey(IssueRule):
 
 
 class ContradictingSpellings(IssueRule):
-    """An old and a new spelling of one setting do not disagree."""
+    """An old and a new spelling of one setting do not disagree (nor a legacy attention flag and its successor)."""
 
     code = "CFG111"
     kinds = ("conflict",)
