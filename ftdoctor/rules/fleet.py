@@ -18,6 +18,7 @@ from packaging.version import InvalidVersion, Version
 from ftdoctor.facts.model import Facts, Status
 from ftdoctor.findings import Fix, Severity
 from ftdoctor.fleet import FleetContext, Machine
+from ftdoctor.matrix.compat import driver_runs_cuda, oldest_driver_for
 from ftdoctor.rules.base import Fail, Info, Pass, Rule, Unknown
 from ftdoctor.rules.torch_choice import TORCH_INDEX
 
@@ -81,15 +82,22 @@ def everywhere(ctx: FleetContext) -> str:
 
 
 def pip_fix(ctx: FleetContext, spread: dict[str | None, list[str]], requirement: Callable[[str], str],
-            options: Callable[[str], tuple[str, ...]] = lambda value: ()) -> tuple[Fix, ...]:
+            options: Callable[[str], tuple[str, ...]] = lambda value: (),
+            blocked: Callable[[FleetContext, Machine, str], str | None] = lambda ctx, machine, value: None,
+            ) -> tuple[Fix, ...]:
+    """`blocked` names what must change on a machine before the target can work there (its driver, say)."""
     target = majority(spread)
     if target is None:
         return ()
     by_name = {m.name: m for m in ctx.machines}
-    commands = [
-        f"# on {name}: {_pip(by_name[name], requirement(target), options(target))}"
-        for value, names in spread.items() if value != target for name in names
-    ]
+    commands = []
+    for value, names in spread.items():
+        if value == target:
+            continue
+        for name in names:
+            first = blocked(ctx, by_name[name], target)
+            then = f"{first}, then " if first else ""
+            commands.append(f"# on {name}: {then}{_pip(by_name[name], requirement(target), options(target))}")
     counts = sorted((len(names) for value, names in spread.items() if value is not None), reverse=True)
     why = "the newest of a tie" if len(counts) > 1 and counts[0] == counts[1] else "what most machines have"
     return (Fix(f"install the same version everywhere ({target}, {why})", tuple(commands)),)
@@ -168,8 +176,25 @@ class SameTorch(Rule):
         outcome = compare(ctx, "torch build", _torch)
         if isinstance(outcome, Fail):
             spread = groups(ctx, _torch)
-            return Fail(outcome.message, outcome.evidence, pip_fix(ctx, spread, _torch_requirement, _torch_index))
+            return Fail(outcome.message, outcome.evidence,
+                        pip_fix(ctx, spread, _torch_requirement, _torch_index, _driver_cannot_run))
         return outcome
+
+
+def _driver_cannot_run(ctx: FleetContext, machine: Machine, value: str) -> str | None:
+    """Moving a node to the fleet's torch build is no fix when that node's driver cannot run its CUDA."""
+    cuda = value.partition("(CUDA ")[2].rstrip(")")
+    driver = machine.facts.driver.driver_version.value
+    if not cuda or not driver or ctx.matrix is None:
+        return None
+    try:
+        if driver_runs_cuda(ctx.matrix.cuda, driver, cuda) is not None:
+            return None
+        floor = oldest_driver_for(ctx.matrix.cuda, cuda)
+    except InvalidVersion:
+        return None
+    needs = f" (CUDA {cuda} needs {floor} or newer)" if floor else f" (it cannot run CUDA {cuda})"
+    return f"upgrade the NVIDIA driver {driver}{needs}"
 
 
 def _torch(facts: Facts) -> str | None:

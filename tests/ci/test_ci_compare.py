@@ -66,6 +66,21 @@ def test_messages_and_fixes_name_the_odd_node(cli, tmp_path):
     assert "what most machines have" in torch["fixes"][0]["summary"]
 
 
+def test_a_node_whose_driver_cannot_run_the_fleets_build_is_told_to_upgrade_it_first(cli, tmp_path):
+    from ftdoctor.facts.model import Resolved
+
+    a = save(node("node1"), tmp_path / "a.json")
+    old = variants()["CMP103"]  # 2.7.1+cu126; the fleet runs 2.8.0+cu128
+    old = replace(old, driver=replace(old.driver, driver_version=Resolved("470.256.02", "nvml"),
+                                      cuda_driver_version=Resolved("11.4", "nvml")))
+    b = save(old, tmp_path / "b.json")
+    (torch,) = [f for f in cli("compare", str(a), str(b), "--json").json()["data"]["findings"] if f["code"] == "CMP103"]
+    (command,) = torch["fixes"][0]["commands"]
+    # a cu128 build on a CUDA 11.4 driver fails at its first CUDA call: the driver comes first
+    assert command.startswith("# on node2: upgrade the NVIDIA driver 470.256.02 (CUDA 12.8 needs 525.")
+    assert command.endswith("-m pip install torch==2.8.0+cu128 --index-url https://download.pytorch.org/whl/cu128")
+
+
 def test_cuda_wheels_of_different_torch_builds_are_aligned_through_torch(cli, tmp_path):
     """Pinning cuBLAS/cuDNN wheels one by one across two torch builds would break the torch that pins them."""
     from ci_machines import PACKAGES, _with_packages
