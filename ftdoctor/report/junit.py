@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from datetime import datetime, timezone
 
 from ftdoctor import __version__
@@ -47,8 +48,20 @@ def _suite(report: Report, part: Section, index: int, fail_on: str, now: datetim
     properties = ET.SubElement(suite, "properties")
     for key, value in _properties(report, part, fail_on):
         ET.SubElement(properties, "property", name=key, value=clean(value))
+    repeated = Counter(f.code for f in part.findings)
+    seen: Counter[str] = Counter()
+    named: set[str] = set()
     for finding in part.findings:
-        suite.append(_case(finding, report.titles, fail_on))
+        seen[finding.code] += 1
+        # CI test reports key cases by name: a rule that fires twice (two config lines, two GPUs) would show
+        # one case and hide the other failure.
+        suffix = ""
+        if repeated[finding.code] > 1:
+            suffix = f" at {finding.location}" if finding.location else f" #{seen[finding.code]}"
+            if finding.code + suffix in named:
+                suffix += f" #{seen[finding.code]}"
+        named.add(finding.code + suffix)
+        suite.append(_case(finding, report.titles, fail_on, suffix))
     counted = {
         "tests": len(part.findings),
         "failures": sum(fails(f, fail_on) for f in part.findings),
@@ -70,9 +83,9 @@ def _properties(report: Report, part: Section, fail_on: str) -> list[tuple[str, 
     return items
 
 
-def _case(finding: Finding, titles: dict[str, str], fail_on: str) -> ET.Element:
+def _case(finding: Finding, titles: dict[str, str], fail_on: str, suffix: str = "") -> ET.Element:
     family = titles.get(finding.family, finding.family)
-    case = ET.Element("testcase", name=clean(f"{finding.code} {finding.title}"), time="0")
+    case = ET.Element("testcase", name=clean(f"{finding.code} {finding.title}{suffix}"), time="0")
     case.set("classname", clean(f"ftdoctor.{finding.family}") if finding.family else "ftdoctor")
     if fails(finding, fail_on):
         failure = ET.SubElement(case, "failure", type=finding.severity.value, message=clean(finding.message))

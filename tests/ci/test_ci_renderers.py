@@ -208,3 +208,18 @@ def test_github_says_when_there_are_more_findings_than_it_shows():
     notice = parse_annotation(lines[-2])
     assert notice["level"] == "notice" and "only 10 error and 10 warning annotations" in notice["message"]
     assert not any("more findings than annotations" in line for line in github.render(report(many[:10])).splitlines())
+
+
+def test_junit_names_each_case_of_a_rule_that_fires_twice():
+    twice = [config_finding(), config_finding(location="configs/dpo.yml:3"), config_finding(location=None),
+             config_finding(location=None), FINDINGS[2]]
+    text = junit.render(report(twice), fail_on="warning", now=NOW)
+    xmlschema.XMLSchema(str(SCHEMAS / "junit-jenkins-10.xsd")).validate(text)
+    cases = xmlschema.XMLSchema(str(SCHEMAS / "junit-ant.xsd")).to_dict(text)["testsuite"][0]["testcase"]
+    names = [c["@name"] for c in cases]
+    # a CI report keys cases by name: a shared name would show one failure and hide the others
+    assert len(set(names)) == len(names) == 5
+    assert names[:4] == ["CFG201 qlora needs 4-bit loading at configs/llama 3/qlora.yml:12",
+                         "CFG201 qlora needs 4-bit loading at configs/dpo.yml:3",
+                         "CFG201 qlora needs 4-bit loading #3", "CFG201 qlora needs 4-bit loading #4"]
+    assert names[4] == "DRV100 An NVIDIA driver is installed and answers."
