@@ -122,10 +122,8 @@ def test_verdict_is_the_worst_code(tmp_path, codes, expected):
 
 def test_check_options_the_script_uses_exist(cli):
     help_text = cli("check", "--help").stdout
-    for option in ("--python", "--save-facts", "--force", "--format", "--step-summary", "--fail-on"):
+    for option in ("--python", "--save-facts", "--force", "--format", "--step-summary", "--fail-on", "--verify"):
         assert option in help_text
-    if "--verify" not in help_text:
-        pytest.skip("`check --verify` (the verify work) is not merged in this branch yet; the action passes it")
 
 
 def test_without_a_fail_on_input_the_repository_settings_decide(tmp_path):

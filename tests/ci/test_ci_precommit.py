@@ -139,13 +139,6 @@ def test_facts_hook_reports_a_damaged_snapshot_in_one_line(tmp_path):
     assert "Traceback" not in result.stdout
 
 
-def _train_available() -> bool:
-    from ftdoctor.cli import COMMANDS
-
-    return any(c.name == "train" for c in COMMANDS)
-
-
-@pytest.mark.skipif(not _train_available(), reason="`ftdoctor train` (the preflight work) is not merged in this branch yet")
 def test_train_hook_fails_a_broken_config(tmp_path):
     repo = new_repo(tmp_path, local_config("ftdoctor-train-dry-run", **{"ftdoctor-train-dry-run": ["--gpu", "H100"]}))
     (repo / "configs").mkdir()
