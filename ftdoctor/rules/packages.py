@@ -51,7 +51,7 @@ def _violation_fixes(ctx: Context, violations: list[RequirementViolation]) -> tu
     others = sorted({f"{r.name}{r.specifier}" for r in reqs if r not in torch_reqs})
     fixes = []
     if others:
-        fixes.append(Fix("Install versions that satisfy these requirements", (ctx.pip("install", *[f'"{o}"' for o in others]),)))
+        fixes.append(Fix("Install versions that satisfy these requirements", (ctx.pip("install", *others),)))
     if torch_reqs:
         spec = ",".join(str(r.specifier) for r in torch_reqs if r.specifier)
         if fix := torch_install_fix(ctx, f"Install torch {spec or ''} for this machine", torch_spec=spec):
@@ -149,7 +149,7 @@ def _floor_fixes(ctx: Context, build, row, package: str) -> tuple[Fix, ...]:
     if fix := torch_install_fix(ctx, f"Install torch {row.spec} for this machine", torch_spec=row.spec):
         fixes.append(fix)
     if row.lowest:
-        fixes.append(Fix(f"Or keep this torch and use an older {package}", (ctx.pip("install", f'"{package}<{row.lowest}"'),)))
+        fixes.append(Fix(f"Or keep this torch and use an older {package}", (ctx.pip("install", f"{package}<{row.lowest}"),)))
     return tuple(fixes)
 
 
@@ -184,7 +184,7 @@ class TrainerAccelerate(Rule):
             + (f"accelerate {have} is installed" if have else "accelerate is not installed")
             + ": TrainingArguments and every TRL config raise ImportError",
             {"transformers": tv, "accelerate": have, "bound": row.spec, "row": row.source},
-            fixes=(Fix("Install accelerate", (ctx.pip("install", f'"accelerate{row.spec}"'),)),),
+            fixes=(Fix("Install accelerate", (ctx.pip("install", f"accelerate{row.spec}"),)),),
         )
 
 
@@ -249,7 +249,7 @@ class PythonFloors(Rule):
     @staticmethod
     def _fixes(ctx: Context, broken) -> tuple[Fix, ...]:
         fixes = []
-        pins = [f'"{name}<{r.lowest}"' for name, _, r in broken if r.lowest and name != "torch"]
+        pins = [f"{name}<{r.lowest}" for name, _, r in broken if r.lowest and name != "torch"]
         if pins:
             fixes.append(Fix("Install versions that support this Python", (ctx.pip("install", *pins),)))
         if any(name == "torch" for name, _, _ in broken):

@@ -78,7 +78,7 @@ def _import_failed(ctx: Context) -> Fail:
     build = torch_build(ctx.facts, ctx.matrix)
     fixes: list[Fix] = []
     if kind == "numpy":
-        fixes.append(Fix("Install a NumPy 1.x next to this torch (or upgrade torch)", (ctx.pip("install", '"numpy<2"'),)))
+        fixes.append(Fix("Install a NumPy 1.x next to this torch (or upgrade torch)", (ctx.pip("install", "numpy<2"),)))
     elif kind == "hang":
         fixes.append(Fix("Find where the import stops (a hanging driver call shows in nvidia-smi too)",
                          (f"{ctx.python} -X importtime -c 'import torch' 2>&1 | tail -5", "nvidia-smi")))

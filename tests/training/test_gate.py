@@ -170,8 +170,8 @@ def test_libraries_older_than_the_trainer_is_written_for_are_refused(project):
     refused = problems(gate(project(SFT), facts=cpu_facts(old)))["RUN926"]
     assert "transformers 4.57.1 (needs >=5.0), trl 0.19.1 (needs >=1.0)" in refused.message
     assert "bitsandbytes" not in refused.message  # installed but not used by this config
-    assert refused.fixes[0].commands == ("/venv/bin/python -m pip install 'transformers>=5.0' 'trl>=1.0'",)
-    assert refused.fixes[1].commands == ("/venv/bin/python -m pip install --upgrade 'ftdoctor-cli[train]'",)
+    assert refused.fixes[0].commands == ('/venv/bin/python -m pip install "transformers>=5.0" "trl>=1.0"',)
+    assert refused.fixes[1].commands == ("/venv/bin/python -m pip install --upgrade \"ftdoctor-cli[train]\"",)
     quantized = problems(gate(project(SFT, adapter="qlora", load_in_4bit="true"), facts=cpu_facts(old)))["RUN926"]
     assert "bitsandbytes 0.42.0 (needs >=0.45)" in quantized.message
     (project.root / "zero2.json").write_text('{"zero_optimization": {"stage": 2}}')
@@ -179,7 +179,7 @@ def test_libraries_older_than_the_trainer_is_written_for_are_refused(project):
                    processes=2)
     assert "deepspeed 0.14.4 (needs >=0.15)" in problems(sharded)["RUN926"].message
     assert problems(sharded)["RUN926"].fixes[1].commands == (
-        "/venv/bin/python -m pip install --upgrade 'ftdoctor-cli[deepspeed]'",)
+        "/venv/bin/python -m pip install --upgrade \"ftdoctor-cli[deepspeed]\"",)
     odd = {f.code: f for f in gate(project(SFT), facts=cpu_facts({**STACK, "trl": "main-snapshot"})).findings}
     assert odd["RUN926"].severity != Severity.OK and "not a PEP 440 version" in odd["RUN926"].message
 

@@ -11,7 +11,6 @@ Code bands:
 from __future__ import annotations
 
 import hashlib
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -177,7 +176,7 @@ class MethodOffered(GateRule):
             return Fail(f"the installed TRL has no {method.module}.{method.trainer} ({source}): `{name}` cannot run; "
                         f"{listed}", {"offered": offered},
                         fixes=(Fix("install a TRL release that has it",
-                                   (ctx.pip("install", shlex.quote("trl>=1.0")),)),),
+                                   (ctx.pip("install", "trl>=1.0"),)),),
                         location=where)
         note = " (trl.experimental: may change in any TRL release)" if method.experimental else ""
         return Pass(f"{name}: {method.module}.{method.trainer}{note}; {listed}", {"offered": offered})
@@ -380,10 +379,10 @@ class StackSupported(GateRule):
             extras = sorted({r.extra for r, _ in outside})
             return Fail(f"ftdoctor's trainer is written for newer releases than installed here: {named}",
                         {"outside": {r.package: {"installed": v, "supported": r.specifier} for r, v in outside}},
-                        (Fix("upgrade them", (ctx.pip("install", *(shlex.quote(f"{r.package}{r.specifier}")
+                        (Fix("upgrade them", (ctx.pip("install", *(f"{r.package}{r.specifier}"
                                                                    for r, _ in outside)),)),
                          Fix("or install the releases ftdoctor's extras resolve to", (ctx.pip(
-                             "install", "--upgrade", shlex.quote(f"ftdoctor-cli[{','.join(extras)}]")),))))
+                             "install", "--upgrade", f"ftdoctor-cli[{','.join(extras)}]"),))))
         if unreadable:
             return Unknown(f"not a PEP 440 version, so not comparable with ftdoctor's ranges: {', '.join(unreadable)}")
         return Pass(f"within ftdoctor's supported ranges: {', '.join(judged)}") if judged else \

@@ -4,7 +4,6 @@ processes, GPUs and collective library its parallelism needs. Bounds come from c
 from __future__ import annotations
 
 import re
-import shlex
 
 from ftdoctor.facts.model import SmokeStatus, Status
 from ftdoctor.findings import Fix, Severity
@@ -320,7 +319,7 @@ class Bitsandbytes(EnvRule):
             need = ctx.matrix.trainer_api.needs("bitsandbytes:cpu")[0]
             if need.allows(installed) is False:
                 return Fail(f"bitsandbytes {installed} on a machine without a GPU: {need.why}", fixes=(Fix(
-                    "upgrade bitsandbytes", (ctx.pip("install", shlex.quote("bitsandbytes>=0.50.2")),)),),
+                    "upgrade bitsandbytes", (ctx.pip("install", "bitsandbytes>=0.50.2"),)),),
                     severity=Severity.WARNING, location=where)
             return Info(f"bitsandbytes {installed} runs {' and '.join(needs)} on the CPU (slowly); paged optimizers "
                         "fall back to ordinary ones", location=where)
@@ -540,7 +539,7 @@ class TrainingStack(EnvRule):
             return Pass(", ".join(f"{n} {pre.target.version(n)}" for n in wanted))
         return Fail(f"not installed: {', '.join(missing)}: `ftdoctor train` cannot run this config here",
                     fixes=(Fix("install the training extra",
-                               (ctx.pip("install", shlex.quote("ftdoctor-cli[train]")),)),),
+                               (ctx.pip("install", "ftdoctor-cli[train]"),)),),
                     location=pre.at(("base_model",)))
 
 
